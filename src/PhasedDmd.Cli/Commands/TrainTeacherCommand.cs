@@ -1,0 +1,91 @@
+using System.ComponentModel;
+using PhasedDmd.IO;
+using PhasedDmd.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace PhasedDmd.Cli.Commands;
+
+public sealed class TrainTeacherSettings : RunSettings
+{
+    [CommandOption("--task <TASK>")]
+    [Description("gmm1d, ring8, grid9 or mixture (with --mixture). Default: ring8.")]
+    public string? Task { get; init; }
+
+    [CommandOption("--mixture <FILE>")]
+    [Description("Mixture JSON with means, stds and weights, for --task mixture (see README).")]
+    public string? Mixture { get; init; }
+
+    [CommandOption("--config <FILE>")]
+    [Description("A run config JSON (e.g. a previous run's run_config.json); explicit options override it.")]
+    public string? Config { get; init; }
+
+    [CommandOption("--iterations <N>")]
+    [Description("Training iterations (default 8000).")]
+    public int? Iterations { get; init; }
+
+    [CommandOption("--batch-size <N>")]
+    [Description("Batch size (default 512).")]
+    public int? BatchSize { get; init; }
+
+    [CommandOption("--lr <LR>")]
+    [Description("Peak AdamW learning rate (default 2e-3).")]
+    public double? LearningRate { get; init; }
+
+    [CommandOption("--hidden <N>")]
+    [Description("MLP width (default 128).")]
+    public int? Hidden { get; init; }
+
+    [CommandOption("--layers <N>")]
+    [Description("MLP linear layers (default 4).")]
+    public int? Layers { get; init; }
+
+    [CommandOption("--ema <DECAY>")]
+    [Description("EMA decay of the saved weights, 0 = off (default 0.999).")]
+    public double? Ema { get; init; }
+
+    [CommandOption("--class-conditional")]
+    [Description("Condition on the mixture component (enables classifier-free guidance).")]
+    public bool? ClassConditional { get; init; }
+
+    [CommandOption("--out <DIR>")]
+    [Description("Output model directory (required).")]
+    public string Out { get; init; } = "";
+
+    public override ValidationResult Validate()
+        => string.IsNullOrWhiteSpace(Out) ? ValidationResult.Error("--out DIR is required") : ValidationResult.Success();
+
+    /// <summary>Defaults, then the --config file, then explicit options.</summary>
+    public TeacherConfig ToConfig()
+    {
+        var c = Config is null ? new TeacherConfig() : Json.Read<TeacherConfig>(Config, "config");
+        return c with
+        {
+            Task = Task ?? c.Task,
+            MixtureFile = Mixture ?? c.MixtureFile,
+            Iterations = Iterations ?? c.Iterations,
+            BatchSize = BatchSize ?? c.BatchSize,
+            LearningRate = LearningRate ?? c.LearningRate,
+            Hidden = Hidden ?? c.Hidden,
+            Layers = Layers ?? c.Layers,
+            EmaDecay = Ema ?? c.EmaDecay,
+            ClassConditional = ClassConditional ?? c.ClassConditional,
+            Seed = Seed ?? c.Seed,
+            Device = Device ?? c.Device,
+            Threads = Threads ?? c.Threads,
+        };
+    }
+}
+
+public sealed class TrainTeacherCommand : Command<TrainTeacherSettings>
+{
+    public override int Execute(CommandContext context, TrainTeacherSettings settings, CancellationToken cancellationToken)
+    {
+        var config = settings.ToConfig();
+        config.Validate();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        ConsoleProgress.Run($"train-teacher {config.Task}", p => TeacherTrainer.Train(config, settings.Out, p));
+        AnsiConsole.MarkupLine($"[green]teacher saved[/] to {Markup.Escape(settings.Out)} in {clock.Elapsed.TotalSeconds:F1} s");
+        return 0;
+    }
+}

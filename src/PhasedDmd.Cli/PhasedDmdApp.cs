@@ -1,0 +1,65 @@
+using PhasedDmd.Cli.Commands;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace PhasedDmd.Cli;
+
+/// <summary>The <c>phased-dmd</c> command line: commands, and one place that turns errors into exit codes.</summary>
+public static class PhasedDmdApp
+{
+    public const int UsageError = 2;
+
+    public static int Run(string[] args)
+    {
+        var app = new CommandApp();
+        app.Configure(config =>
+        {
+            config.SetApplicationName("phased-dmd");
+            config.PropagateExceptions();
+            config.AddCommand<TrainTeacherCommand>("train-teacher")
+                .WithDescription("Train a flow-matching teacher on an analytic task (gmm1d, ring8, grid9, or a mixture JSON).")
+                .WithExample("train-teacher", "--task", "ring8", "--out", "runs/ring8-teacher");
+            config.AddCommand<SampleCommand>("sample")
+                .WithDescription("Sample a model directory: writes a CSV of points and a PNG scatter plot.")
+                .WithExample("sample", "--model", "runs/ring8-teacher", "--n", "2000", "--out", "runs/samples.csv");
+            config.AddCommand<EvalCommand>("eval")
+                .WithDescription("Evaluate a model against its task's exact distribution (mode coverage, weight TV, off-mode, MMD, log-likelihood).")
+                .WithExample("eval", "--model", "runs/ring8-teacher", "--out", "runs/metrics.json");
+            config.AddCommand<DemoCommand>("demo")
+                .WithDescription("The main job on the built-in task: train a teacher on ring8, sample, evaluate, plot.")
+                .WithExample("demo", "--out", "runs/demo");
+        });
+        try
+        {
+            return app.Run(NormalizeArguments(args));
+        }
+        catch (Exception e) when (Unwrap(e) is InputException or CommandParseException or CommandRuntimeException or CommandConfigurationException)
+        {
+            WriteError(Unwrap(e).Message);
+            return UsageError;
+        }
+        catch (Exception e)
+        {
+            WriteError($"{Unwrap(e).GetType().Name}: {Unwrap(e).Message}");
+            if (Environment.GetEnvironmentVariable("PHASEDDMD_DEBUG") == "1") Console.Error.WriteLine(e);
+            return 1;
+        }
+    }
+
+    /// <summary>
+    /// Spectre.Console.Cli needs long option names of two or more letters; the documented
+    /// <c>--n N</c> is mapped to its short form <c>-n N</c>.
+    /// </summary>
+    public static string[] NormalizeArguments(string[] args)
+        => args.Select(a => a == "--n" ? "-n" : a.StartsWith("--n=", StringComparison.Ordinal) ? "-n=" + a[4..] : a).ToArray();
+
+    private static Exception Unwrap(Exception e)
+    {
+        while (e is System.Reflection.TargetInvocationException or AggregateException && e.InnerException is not null)
+            e = e.InnerException;
+        return e;
+    }
+
+    private static void WriteError(string message)
+        => Console.Error.WriteLine($"error: {message.Split('\n')[0].Trim()}");
+}

@@ -1,0 +1,3 @@
+using PhasedDmd.Cli;
+
+return PhasedDmdApp.Run(args);

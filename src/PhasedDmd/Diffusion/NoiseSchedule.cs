@@ -1,0 +1,87 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Diffusion;
+
+/// <summary>
+/// A forward process <c>x_t = α_t x_0 + σ_t ε</c> on t ∈ [0, 1] (method.md §1).
+/// Nothing downstream assumes α + σ = 1: every method works through this interface.
+/// The model output is the probability-flow velocity <c>v = α'_t x_0 + σ'_t ε</c>
+/// (for flow matching, <c>ε − x_0</c>).
+/// </summary>
+public abstract class NoiseSchedule
+{
+    public abstract string Name { get; }
+
+    public abstract double Alpha(double t);
+    public abstract double Sigma(double t);
+    public abstract double AlphaDerivative(double t);
+    public abstract double SigmaDerivative(double t);
+
+    public abstract Tensor Alpha(Tensor t);
+    public abstract Tensor Sigma(Tensor t);
+    public abstract Tensor AlphaDerivative(Tensor t);
+    public abstract Tensor SigmaDerivative(Tensor t);
+
+    /// <summary>SNR(t) = α_t² / σ_t², strictly decreasing in t.</summary>
+    public double Snr(double t) => Alpha(t) * Alpha(t) / (Sigma(t) * Sigma(t));
+
+    /// <summary>α_{t|s} = α_t / α_s (method.md §1, transition from s to t &gt; s).</summary>
+    public double TransitionAlpha(double t, double s) => Alpha(t) / Alpha(s);
+
+    /// <summary>σ_{t|s} = sqrt(σ_t² − α_{t|s}² σ_s²).</summary>
+    public double TransitionSigma(double t, double s)
+    {
+        var a = TransitionAlpha(t, s);
+        var v = Sigma(t) * Sigma(t) - a * a * Sigma(s) * Sigma(s);
+        return Math.Sqrt(Math.Max(v, 0.0));
+    }
+
+    public Tensor TransitionAlpha(Tensor t, Tensor s) => Alpha(t) / Alpha(s);
+
+    public Tensor TransitionSigma(Tensor t, Tensor s)
+    {
+        var a = TransitionAlpha(t, s);
+        var ss = Sigma(s);
+        var st = Sigma(t);
+        return (st * st - a * a * ss * ss).clamp_min(0.0).sqrt();
+    }
+
+    public static NoiseSchedule FromName(string name) => name switch
+    {
+        "flow" or "flow-matching" or "rectified-flow" => FlowMatchingSchedule.Instance,
+        "vp-cosine" or "cosine" => CosineVpSchedule.Instance,
+        _ => throw new ArgumentException($"unknown schedule '{name}' (expected flow or vp-cosine)"),
+    };
+}
+
+/// <summary>Rectified flow / flow matching: α_t = 1 − t, σ_t = t (Wan, Qwen-Image).</summary>
+public sealed class FlowMatchingSchedule : NoiseSchedule
+{
+    public static readonly FlowMatchingSchedule Instance = new();
+    public override string Name => "flow";
+    public override double Alpha(double t) => 1.0 - t;
+    public override double Sigma(double t) => t;
+    public override double AlphaDerivative(double t) => -1.0;
+    public override double SigmaDerivative(double t) => 1.0;
+    public override Tensor Alpha(Tensor t) => 1.0 - t;
+    public override Tensor Sigma(Tensor t) => t.alias();
+    public override Tensor AlphaDerivative(Tensor t) => torch.full_like(t, -1.0);
+    public override Tensor SigmaDerivative(Tensor t) => torch.ones_like(t);
+}
+
+/// <summary>Variance-preserving cosine schedule: α_t = cos(πt/2), σ_t = sin(πt/2); α² + σ² = 1.</summary>
+public sealed class CosineVpSchedule : NoiseSchedule
+{
+    public static readonly CosineVpSchedule Instance = new();
+    private const double HalfPi = Math.PI / 2;
+    public override string Name => "vp-cosine";
+    public override double Alpha(double t) => Math.Cos(HalfPi * t);
+    public override double Sigma(double t) => Math.Sin(HalfPi * t);
+    public override double AlphaDerivative(double t) => -HalfPi * Math.Sin(HalfPi * t);
+    public override double SigmaDerivative(double t) => HalfPi * Math.Cos(HalfPi * t);
+    public override Tensor Alpha(Tensor t) => (t * HalfPi).cos();
+    public override Tensor Sigma(Tensor t) => (t * HalfPi).sin();
+    public override Tensor AlphaDerivative(Tensor t) => (t * HalfPi).sin() * -HalfPi;
+    public override Tensor SigmaDerivative(Tensor t) => (t * HalfPi).cos() * HalfPi;
+}

@@ -1,0 +1,25 @@
+using PhasedDmd.Data;
+using PhasedDmd.Models;
+
+namespace PhasedDmd.IO;
+
+/// <summary>What a model was trained on. Analytic tasks carry their exact mixture.</summary>
+public sealed record TaskSpec(string Name, GaussianMixture? Mixture = null);
+
+/// <summary>Default sampling settings of a model (a teacher: many ODE steps; a student: its own grid).</summary>
+public sealed record SamplingDefaults(int Steps = 40, string Solver = "euler", double Cfg = 1.0, double Shift = 1.0);
+
+/// <summary>
+/// <c>model.json</c> of a model directory: everything needed to rebuild the network(s)
+/// and to evaluate them against their task.
+/// </summary>
+public sealed record ModelCard
+{
+    public string Format { get; init; } = "phased-dmd-model";
+    public int Version { get; init; } = 1;
+    public string Role { get; init; } = "teacher";
+    public string Schedule { get; init; } = "flow";
+    public required TaskSpec Task { get; init; }
+    public required ModelSpec Network { get; init; }
+    public SamplingDefaults Sampling { get; init; } = new();
+}

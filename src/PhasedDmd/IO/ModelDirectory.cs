@@ -1,0 +1,67 @@
+using PhasedDmd.Models;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.IO;
+
+/// <summary>
+/// A model directory: <c>model.json</c> (the card), <c>model.safetensors</c> (weights),
+/// plus, for trained models, <c>train_log.csv</c>, TensorBoard events under <c>tb/</c> and
+/// <c>run_config.json</c> (the effective config, replayable with --config).
+/// </summary>
+public static class ModelDirectory
+{
+    public const string CardFile = "model.json";
+    public const string WeightsFile = "model.safetensors";
+    public const string RunConfigFile = "run_config.json";
+    public const string LogFile = "train_log.csv";
+
+    public static void SaveWeights(nn.Module module, string path)
+        => AtomicFile.Write(path, temp => module.save_safetensors(temp));
+
+    /// <summary>Loads weights strictly: a missing, extra or mis-shaped tensor is an <see cref="InputException"/>.</summary>
+    public static void LoadWeights(nn.Module module, string path)
+    {
+        if (!File.Exists(path)) throw new InputException($"weights not found: {path}");
+        try
+        {
+            module.load_safetensors(path, strict: true);
+        }
+        catch (Exception e) when (e is not InputException)
+        {
+            throw new InputException($"incompatible or corrupt weights in {path}: {FirstLine(e.Message)}");
+        }
+    }
+
+    public static void Save(string dir, ModelCard card, VelocityModel model)
+    {
+        Directory.CreateDirectory(dir);
+        SaveWeights(model, Path.Combine(dir, WeightsFile));
+        Json.Write(Path.Combine(dir, CardFile), card);
+    }
+
+    public static ModelCard ReadCard(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new InputException($"model directory not found: {dir}");
+        var card = Json.Read<ModelCard>(Path.Combine(dir, CardFile), "model card");
+        if (card.Format != "phased-dmd-model")
+            throw new InputException($"{Path.Combine(dir, CardFile)}: not a PhasedDmd model card (format '{card.Format}')");
+        if (card.Task is null || card.Network is null)
+            throw new InputException($"{Path.Combine(dir, CardFile)}: 'task' and 'network' are required");
+        return card;
+    }
+
+    /// <summary>Loads a single-network model (a teacher) with its card.</summary>
+    public static (ModelCard Card, VelocityModel Model) Load(string dir, torch.Device? device = null)
+    {
+        var card = ReadCard(dir);
+        var model = card.Network.Build();
+        LoadWeights(model, Path.Combine(dir, WeightsFile));
+        if (device is not null) model.to(device);
+        model.eval();
+        return (card, model);
+    }
+
+    internal static string FirstLine(string s) => s.Split('\n', 2)[0].Trim();
+}

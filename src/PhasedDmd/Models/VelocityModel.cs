@@ -1,0 +1,56 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Models;
+
+/// <summary>
+/// A network predicting the probability-flow velocity v(x_t, t, c). Every distillation
+/// method, sampler and checkpoint works through this interface. The condition is
+/// model-specific (class labels, prompt token ids) or null for unconditional models.
+/// </summary>
+public abstract class VelocityModel : nn.Module
+{
+    protected VelocityModel(string name) : base(name) { }
+
+    /// <summary>x: [B, ...data shape], t: [B] in [0, 1], condition: [B, ...] or null.</summary>
+    public abstract Tensor Forward(Tensor x, Tensor t, Tensor? condition);
+
+    /// <summary>Whether the model takes a condition (and so supports classifier-free guidance).</summary>
+    public abstract bool IsConditional { get; }
+
+    /// <summary>The "empty prompt" ∅ for a batch of conditions, used by CFG and prompt dropout.</summary>
+    public virtual Tensor NullCondition(Tensor condition)
+        => throw new InvalidOperationException($"{GetType().Name} is unconditional: it has no null condition");
+
+    /// <summary>The architecture description that rebuilds this model (saved beside its weights).</summary>
+    public abstract ModelSpec Spec { get; }
+
+    /// <summary>
+    /// Velocity with classifier-free guidance; the conditional and unconditional passes run
+    /// as one batch. Scale 1 (or no condition) is a single plain pass.
+    /// </summary>
+    public Tensor GuidedVelocity(Tensor x, Tensor t, Tensor? condition, double scale)
+    {
+        if (condition is null || !IsConditional || scale == 1.0) return Forward(x, t, condition);
+        using var scope = torch.NewDisposeScope();
+        var both = Forward(torch.cat([x, x]), torch.cat([t, t]), torch.cat([condition, NullCondition(condition)]));
+        var parts = both.chunk(2);
+        return Diffusion.Guidance.Combine(parts[1], parts[0], scale).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Linear layers that can carry LoRA adapters, by their module path.</summary>
+    public IEnumerable<(string Name, LoraLinear Layer)> AdaptableLayers()
+        => named_modules().Where(m => m.module is LoraLinear).Select(m => (m.name, (LoraLinear)m.module));
+}
+
+/// <summary>Sinusoidal embedding of t ∈ [0, 1] (frequencies geometric from 1 to 1000).</summary>
+public static class TimeEmbedding
+{
+    public static Tensor Sinusoidal(Tensor t, int dim)
+    {
+        var half = dim / 2;
+        var freqs = torch.exp(torch.arange(half, dtype: ScalarType.Float32, device: t.device) * (-Math.Log(1000.0) / Math.Max(half - 1, 1)));
+        var args = (t.to(ScalarType.Float32) * 1000.0).unsqueeze(-1) * freqs.unsqueeze(0);
+        return torch.cat([args.sin(), args.cos()], dim: -1);
+    }
+}

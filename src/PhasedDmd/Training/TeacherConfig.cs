@@ -1,0 +1,83 @@
+using PhasedDmd.Data;
+using PhasedDmd.Diffusion;
+using PhasedDmd.Models;
+
+namespace PhasedDmd.Training;
+
+/// <summary>
+/// Everything that defines a teacher training run on an analytic task. Saved as
+/// <c>run_config.json</c> in the model directory; pass it back with --config to replay.
+/// </summary>
+public sealed record TeacherConfig
+{
+    public string Task { get; init; } = "ring8";
+    public string? MixtureFile { get; init; }
+    public string Schedule { get; init; } = "flow";
+
+    // network
+    public int Hidden { get; init; } = 128;
+    public int Layers { get; init; } = 4;
+    public int TimeEmbedDim { get; init; } = 64;
+    /// <summary>Condition on the mixture component (enables CFG); off by default.</summary>
+    public bool ClassConditional { get; init; }
+    /// <summary>Fraction of conditions replaced by the null class during training (for CFG).</summary>
+    public double ConditionDropout { get; init; } = 0.1;
+
+    // optimisation
+    public int Iterations { get; init; } = 8000;
+    public int BatchSize { get; init; } = 512;
+    public double LearningRate { get; init; } = 2e-3;
+    public double MinLearningRateFraction { get; init; } = 0.05;
+    public int WarmupIterations { get; init; } = 100;
+    public double WeightDecay { get; init; }
+    /// <summary>EMA decay of the saved weights; 0 disables EMA.</summary>
+    public double EmaDecay { get; init; } = 0.999;
+    /// <summary>Training times t ~ shift(U(tMin, 1)).</summary>
+    public double TMin { get; init; } = 1e-3;
+    public double TrainShift { get; init; } = 1.0;
+
+    // default sampling written into the model card
+    public int SampleSteps { get; init; } = 40;
+    public string SampleSolver { get; init; } = "euler";
+
+    // run
+    public int Seed { get; init; }
+    public string Device { get; init; } = "cpu";
+    /// <summary>libtorch intra-op threads; 0 keeps libtorch's default.</summary>
+    public int Threads { get; init; }
+    public int LogEvery { get; init; } = 50;
+
+    /// <summary>Checks every field before any work starts; the message names the field.</summary>
+    public void Validate()
+    {
+        static void Require(bool ok, string message) { if (!ok) throw new InputException(message); }
+        Require(Task is "gmm1d" or "ring8" or "grid9" or "mixture", $"task: unknown task '{Task}' (expected gmm1d, ring8, grid9 or mixture)");
+        Require(Task != "mixture" || !string.IsNullOrEmpty(MixtureFile), "mixtureFile: task 'mixture' needs --mixture FILE");
+        Require(Schedule is "flow" or "vp-cosine", $"schedule: unknown schedule '{Schedule}' (expected flow or vp-cosine)");
+        Require(Hidden >= 1, $"hidden: must be ≥ 1 (got {Hidden})");
+        Require(Layers >= 2, $"layers: must be ≥ 2 (got {Layers})");
+        Require(TimeEmbedDim >= 2 && TimeEmbedDim % 2 == 0, $"timeEmbedDim: must be an even number ≥ 2 (got {TimeEmbedDim})");
+        Require(ConditionDropout is >= 0 and < 1, $"conditionDropout: must be in [0, 1) (got {ConditionDropout})");
+        Require(Iterations >= 1, $"iterations: must be ≥ 1 (got {Iterations})");
+        Require(BatchSize >= 1, $"batchSize: must be ≥ 1 (got {BatchSize})");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), $"learningRate: must be a positive number (got {LearningRate})");
+        Require(MinLearningRateFraction is >= 0 and <= 1, $"minLearningRateFraction: must be in [0, 1] (got {MinLearningRateFraction})");
+        Require(WarmupIterations >= 0, $"warmupIterations: must be ≥ 0 (got {WarmupIterations})");
+        Require(WeightDecay >= 0, $"weightDecay: must be ≥ 0 (got {WeightDecay})");
+        Require(EmaDecay is >= 0 and < 1, $"emaDecay: must be in [0, 1) (got {EmaDecay})");
+        Require(TMin is >= 0 and < 1, $"tMin: must be in [0, 1) (got {TMin})");
+        Require(TrainShift > 0, $"trainShift: must be positive (got {TrainShift})");
+        Require(SampleSteps >= 1, $"sampleSteps: must be ≥ 1 (got {SampleSteps})");
+        Require(SampleSolver is "euler" or "heun", $"sampleSolver: unknown solver '{SampleSolver}' (expected euler or heun)");
+        Require(Threads >= 0, $"threads: must be ≥ 0 (got {Threads})");
+        Require(LogEvery >= 1, $"logEvery: must be ≥ 1 (got {LogEvery})");
+        Require(Device is "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal), $"device: expected cpu or cuda[:N] (got '{Device}')");
+    }
+
+    public GaussianMixture ResolveMixture() => MixtureTasks.Resolve(Task, MixtureFile);
+
+    public ModelSpec BuildSpec(GaussianMixture mixture)
+        => new MlpSpec(mixture.Dim, Hidden, Layers, TimeEmbedDim, ClassConditional ? mixture.Count : 0);
+
+    public NoiseSchedule ResolveSchedule() => NoiseSchedule.FromName(Schedule);
+}

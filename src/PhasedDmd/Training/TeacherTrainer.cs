@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using PhasedDmd.Data;
+using PhasedDmd.Diffusion;
+using PhasedDmd.IO;
+using PhasedDmd.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Training;
+
+/// <summary>Progress of a long job: done of total units, and a short status line.</summary>
+public readonly record struct JobProgress(long Done, long Total, string Status);
+
+/// <summary>
+/// Flow-matching training of a teacher on an analytic task: regress v(x_t, t) on the
+/// velocity target α' x_0 + σ' ε (ε − x_0 for flow matching), AdamW with warm-up and
+/// cosine decay, optional EMA. Writes a complete model directory.
+/// </summary>
+public static class TeacherTrainer
+{
+    public static ModelCard Train(TeacherConfig config, string outDir, Action<JobProgress>? progress = null)
+    {
+        config.Validate();
+        var mixture = config.ResolveMixture();
+        var schedule = config.ResolveSchedule();
+        var device = Runtime.Configure(config.Seed, config.Threads, config.Device);
+        using var generator = Runtime.NewGenerator(config.Seed);
+
+        Directory.CreateDirectory(outDir);
+        Json.Write(Path.Combine(outDir, ModelDirectory.RunConfigFile), config);
+
+        var spec = config.BuildSpec(mixture);
+        using var model = spec.Build();
+        model.to(device).train();
+        using var ema = config.EmaDecay > 0 ? new Ema(model, config.EmaDecay) : null;
+        using var optimizer = optim.AdamW(model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
+        var sampler = TimestepSampler.Full(config.TrainShift, config.TMin);
+        using var log = new TrainingLog(outDir);
+        var clock = Stopwatch.StartNew();
+
+        for (var it = 1; it <= config.Iterations; it++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var lr = LearningRateAt(config, it);
+            foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+
+            var (x0, labels) = mixture.Sample(config.BatchSize, generator);
+            x0 = x0.to(device);
+            var t = sampler.Sample(config.BatchSize, generator, device);
+            var eps = torch.randn(x0.shape, generator: generator).to(device);
+            var tb = t.unsqueeze(1);
+            var xt = Parameterization.Noise(schedule, x0, eps, tb);
+            var target = Parameterization.VelocityTarget(schedule, x0, eps, tb);
+            Tensor? condition = null;
+            if (model.IsConditional)
+            {
+                var drop = torch.rand(config.BatchSize, generator: generator) < config.ConditionDropout;
+                condition = torch.where(drop, model.NullCondition(labels), labels).to(device);
+            }
+
+            var loss = nn.functional.mse_loss(model.Forward(xt, t, condition), target);
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+            ema?.Update(model);
+
+            if (it % config.LogEvery == 0 || it == config.Iterations)
+            {
+                var lossValue = loss.item<float>();
+                if (!float.IsFinite(lossValue))
+                    throw new InvalidOperationException($"teacher training diverged at iteration {it} (loss {lossValue}); lower learningRate");
+                log.Write(it, [("loss", lossValue), ("lr", lr), ("seconds", clock.Elapsed.TotalSeconds)]);
+                progress?.Invoke(new JobProgress(it, config.Iterations, $"loss {lossValue:F4}"));
+            }
+            if (it % 500 == 0) GC.Collect();
+        }
+        log.Flush();
+
+        var card = new ModelCard
+        {
+            Role = "teacher",
+            Schedule = schedule.Name,
+            Task = new TaskSpec(config.Task == "mixture" ? "mixture" : config.Task, mixture),
+            Network = spec,
+            Sampling = new SamplingDefaults(config.SampleSteps, config.SampleSolver),
+        };
+        var final = ema?.Model ?? model;
+        ModelDirectory.Save(outDir, card, final);
+        return card;
+    }
+
+    /// <summary>Linear warm-up, then cosine decay to MinLearningRateFraction × LearningRate.</summary>
+    public static double LearningRateAt(TeacherConfig c, int iteration)
+    {
+        if (iteration <= c.WarmupIterations) return c.LearningRate * iteration / Math.Max(1, c.WarmupIterations);
+        var span = Math.Max(1, c.Iterations - c.WarmupIterations);
+        var progress = Math.Min(1.0, (iteration - c.WarmupIterations) / (double)span);
+        var floor = c.MinLearningRateFraction;
+        return c.LearningRate * (floor + (1 - floor) * 0.5 * (1 + Math.Cos(Math.PI * progress)));
+    }
+}

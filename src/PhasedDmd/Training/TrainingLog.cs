@@ -1,0 +1,53 @@
+using System.Globalization;
+using TorchSharp;
+
+namespace PhasedDmd.Training;
+
+/// <summary>
+/// A training log: one CSV row per logged iteration (columns fixed by the first row) and
+/// the same scalars as TensorBoard events under <c>tb/</c>.
+/// </summary>
+public sealed class TrainingLog : IDisposable
+{
+    private readonly StreamWriter _csv;
+    private readonly TorchSharp.Modules.SummaryWriter? _tb;
+    private string[]? _columns;
+
+    public TrainingLog(string dir, string csvName = "train_log.csv", bool tensorBoard = true, bool append = false)
+    {
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, csvName);
+        if (append && File.Exists(path))
+        {
+            var header = File.ReadLines(path).FirstOrDefault();
+            if (!string.IsNullOrEmpty(header)) _columns = header.Split(',');
+        }
+        _csv = new StreamWriter(path, append) { AutoFlush = false };
+        if (tensorBoard) _tb = torch.utils.tensorboard.SummaryWriter(Path.Combine(dir, "tb"), createRunName: false);
+    }
+
+    /// <summary>Writes one row; <paramref name="values"/> keeps its key order as the CSV columns.</summary>
+    public void Write(long step, IReadOnlyList<(string Key, double Value)> values, string? prefix = null)
+    {
+        if (_columns is null)
+        {
+            _columns = ["step", .. values.Select(v => v.Key)];
+            _csv.WriteLine(string.Join(',', _columns));
+        }
+        var map = values.ToDictionary(v => v.Key, v => v.Value);
+        _csv.WriteLine(string.Join(',', _columns.Select(c => c == "step"
+            ? step.ToString(CultureInfo.InvariantCulture)
+            : map.TryGetValue(c, out var v) ? v.ToString("G6", CultureInfo.InvariantCulture) : "")));
+        if (_tb is not null)
+            foreach (var (key, value) in values)
+                if (double.IsFinite(value)) _tb.add_scalar(prefix is null ? key : $"{prefix}/{key}", (float)value, (int)step);
+    }
+
+    public void Flush() => _csv.Flush();
+
+    public void Dispose()
+    {
+        _csv.Dispose();
+
+    }
+}

@@ -1,0 +1,121 @@
+using PhasedDmd.Cli;
+using PhasedDmd.Training;
+using Xunit;
+
+namespace PhasedDmd.Tests.Cli;
+
+/// <summary>A tiny teacher trained once through the CLI, shared by the command tests.</summary>
+public sealed class TinyTeacherFixture
+{
+    public string Dir { get; } = TestUtil.TempDir("pdmd-cli");
+    public string ModelDir => Path.Combine(Dir, "teacher");
+    public string ConfigFile => Path.Combine(Dir, "tiny.json");
+
+    public TinyTeacherFixture()
+    {
+        PhasedDmd.IO.Json.Write(ConfigFile, new TeacherConfig { Task = "gmm1d", Hidden = 32, Layers = 3, Iterations = 60, BatchSize = 128, LogEvery = 20 });
+        var code = PhasedDmdApp.Run(["train-teacher", "--config", ConfigFile, "--seed", "3", "--out", ModelDir]);
+        if (code != 0) throw new InvalidOperationException($"train-teacher exited with {code}");
+    }
+}
+
+[Collection(SerialCollection.Name)]
+public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFixture>
+{
+    private static (int Code, string Stderr) Run(params string[] args)
+    {
+        var previous = Console.Error;
+        var err = new StringWriter();
+        Console.SetError(err);
+        try { return (PhasedDmdApp.Run(args), err.ToString()); }
+        finally { Console.SetError(previous); }
+    }
+
+    [Fact]
+    public void Train_teacher_records_the_effective_config_with_cli_overrides()
+    {
+        var saved = PhasedDmd.IO.Json.Read<TeacherConfig>(Path.Combine(teacher.ModelDir, "run_config.json"), "config");
+        Assert.Equal(3, saved.Seed);          // from --seed
+        Assert.Equal(60, saved.Iterations);   // from --config
+        Assert.Equal("gmm1d", saved.Task);
+    }
+
+    [Fact]
+    public void Sample_writes_csv_and_png_and_accepts_dash_dash_n()
+    {
+        var csv = Path.Combine(teacher.Dir, "s.csv");
+        var (code, err) = Run("sample", "--model", teacher.ModelDir, "--n", "300", "--steps", "8", "--solver", "heun", "--out", csv);
+        Assert.True(code == 0, err);
+        var lines = File.ReadAllLines(csv);
+        Assert.Equal("x", lines[0]);
+        Assert.Equal(301, lines.Length);
+        Assert.True(new FileInfo(Path.ChangeExtension(csv, ".png")).Length > 1000);
+    }
+
+    [Fact]
+    public void Eval_writes_the_metric_keys()
+    {
+        var json = Path.Combine(teacher.Dir, "m.json");
+        var (code, err) = Run("eval", "--model", teacher.ModelDir, "--n", "500", "--out", json);
+        Assert.True(code == 0, err);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        foreach (var key in new[] { "modeCoverage", "weightTv", "offModeFraction", "mmd", "mmdBandwidth", "meanLogLikelihood" })
+            Assert.True(doc.RootElement.TryGetProperty(key, out _), key);
+    }
+
+    public static TheoryData<string[], string> BadInputs => new()
+    {
+        { ["train-teacher", "--task", "nope", "--out", "OUT"], "unknown task 'nope'" },
+        { ["train-teacher", "--task", "mixture", "--out", "OUT"], "needs --mixture" },
+        { ["train-teacher", "--task", "mixture", "--mixture", "MALFORMED", "--out", "OUT"], "malformed JSON" },
+        { ["train-teacher", "--task", "mixture", "--mixture", "ZEROWEIGHTS", "--out", "OUT"], "sum to a positive" },
+        { ["train-teacher", "--task", "mixture", "--mixture", "MISSING", "--out", "OUT"], "mixture file not found" },
+        { ["train-teacher", "--iterations", "-5", "--out", "OUT"], "iterations:" },
+        { ["train-teacher", "--config", "MALFORMED", "--out", "OUT"], "is malformed" },
+        { ["train-teacher", "--task", "ring8"], "--out DIR is required" },
+        { ["train-teacher", "--iterations", "many", "--out", "OUT"], "many" },
+        { ["sample", "--model", "MISSING", "--out", "OUT"], "model directory not found" },
+        { ["eval", "--model", "MISSING", "--out", "OUT"], "model directory not found" },
+        { ["sample", "--model", "MODEL", "--solver", "rk45", "--out", "OUT"], "unknown solver 'rk45'" },
+        { ["sample", "--model", "MODEL", "--n", "0", "--out", "OUT"], "--n: must be" },
+        { ["frobnicate"], "frobnicate" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public void Bad_input_gets_one_line_on_stderr_and_exit_code_2(string[] args, string expected)
+    {
+        var dir = TestUtil.TempDir();
+        File.WriteAllText(Path.Combine(dir, "malformed.json"), "{\"means\": [1, 2");
+        File.WriteAllText(Path.Combine(dir, "zero.json"), """{"means": [1, 2], "stds": [1, 1], "weights": [0, 0]}""");
+        var resolved = args.Select(a => a switch
+        {
+            "OUT" => Path.Combine(dir, "out"),
+            "MALFORMED" => Path.Combine(dir, "malformed.json"),
+            "ZEROWEIGHTS" => Path.Combine(dir, "zero.json"),
+            "MISSING" => Path.Combine(dir, "missing"),
+            "MODEL" => teacher.ModelDir,
+            _ => a,
+        }).ToArray();
+        var (code, err) = Run(resolved);
+        Assert.Equal(2, code);
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("error: ", lines[0]);
+        Assert.Contains(expected, lines[0]);
+        Assert.False(File.Exists(Path.Combine(dir, "out", "model.safetensors")));
+    }
+
+    [Fact]
+    public void Incompatible_weights_are_a_clean_error()
+    {
+        var dir = Path.Combine(TestUtil.TempDir(), "teacher");
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles(teacher.ModelDir)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        var card = File.ReadAllText(Path.Combine(dir, "model.json")).Replace("\"hidden\": 32", "\"hidden\": 48");
+        File.WriteAllText(Path.Combine(dir, "model.json"), card);
+        var (code, err) = Run("eval", "--model", dir, "--out", Path.Combine(dir, "m.json"));
+        Assert.Equal(2, code);
+        Assert.Contains("incompatible or corrupt weights", err);
+    }
+}
