@@ -25,6 +25,12 @@ public static class PhasedDmdApp
             config.AddCommand<EvalCommand>("eval")
                 .WithDescription("Evaluate a model against its task's exact distribution (mode coverage, weight TV, off-mode, MMD, log-likelihood).")
                 .WithExample("eval", "--model", "runs/ring8-teacher", "--out", "runs/metrics.json");
+            config.AddCommand<DistillCommand>("distill")
+                .WithDescription("Distil a teacher into a few-step student: dmd, fewstep, sgts or phased (Phased DMD).")
+                .WithExample("distill", "--teacher", "runs/ring8-teacher", "--method", "phased", "--steps", "4", "--phases", "2", "--out", "runs/ring8-phased");
+            config.AddCommand<Toy1dCommand>("toy1d")
+                .WithDescription("The paper's Fig. 2: score matching within a subinterval vs the naive objective, against exact 1D trajectories.")
+                .WithExample("toy1d", "--out", "runs/toy1d");
             config.AddCommand<DemoCommand>("demo")
                 .WithDescription("The main job on the built-in task: train a teacher on ring8, sample, evaluate, plot.")
                 .WithExample("demo", "--out", "runs/demo");

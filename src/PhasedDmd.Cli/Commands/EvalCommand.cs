@@ -13,11 +13,11 @@ public sealed class EvalCommand : Command<ModelSamplingSettings>
     {
         var options = settings.ToOptions(5000);
         if (settings.Threads is > 0) set_num_threads(settings.Threads.Value);
-        var (card, model) = ModelDirectory.Load(settings.Model, device(options.Device));
+        using var model = LoadedModel.Load(settings.Model, device(options.Device));
+        var card = model.Card;
         if (card.Task.Mixture is not { } mixture)
             throw new InputException($"eval: task '{card.Task.Name}' has no exact distribution to compare with");
-        using (model)
-        using (var samples = ModelSampling.Sample(card, model, options))
+        using (var samples = ModelSampling.Sample(model, options))
         {
             var metrics = MixtureMetrics.Evaluate(mixture, samples, options.Seed);
             Json.Write(settings.Out, metrics);

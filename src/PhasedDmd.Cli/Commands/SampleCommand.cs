@@ -54,9 +54,9 @@ public sealed class SampleCommand : Command<ModelSamplingSettings>
     {
         var options = settings.ToOptions(2000);
         if (settings.Threads is > 0) set_num_threads(settings.Threads.Value);
-        var (card, model) = ModelDirectory.Load(settings.Model, device(options.Device));
-        using (model)
-        using (var samples = ModelSampling.Sample(card, model, options))
+        using var model = LoadedModel.Load(settings.Model, device(options.Device));
+        var card = model.Card;
+        using (var samples = ModelSampling.Sample(model, options))
         {
             var points = TensorExport.ToMatrix(samples);
             WriteCsv(settings.Out, points);

@@ -22,4 +22,6 @@ public sealed record ModelCard
     public required TaskSpec Task { get; init; }
     public required ModelSpec Network { get; init; }
     public SamplingDefaults Sampling { get; init; } = new();
+    /// <summary>Present for students (role "student"): phases, experts and rollout solver.</summary>
+    public Generators.StudentSpec? Student { get; init; }
 }

@@ -1,4 +1,5 @@
 using PhasedDmd.Diffusion;
+using PhasedDmd.Generators;
 using PhasedDmd.IO;
 using PhasedDmd.Models;
 using PhasedDmd.Training;
@@ -10,20 +11,45 @@ namespace PhasedDmd.Sampling;
 /// <summary>Sampling options of a model directory; null fields fall back to the model card.</summary>
 public sealed record SampleOptions(int N = 2000, int? Steps = null, string? Solver = null, double? Cfg = null, int Seed = 0, string Device = "cpu");
 
+/// <summary>A loaded model directory: a teacher (an ODE to integrate) or a student (its own few-step grid).</summary>
+public sealed class LoadedModel : IDisposable
+{
+    public required ModelCard Card { get; init; }
+    public VelocityModel? Network { get; init; }
+    public StudentGenerator? Student { get; init; }
+
+    public static LoadedModel Load(string dir, Device? device = null)
+    {
+        var card = ModelDirectory.ReadCard(dir);
+        if (card.Student is not null)
+        {
+            var (c, student) = StudentDirectory.Load(dir, device);
+            return new LoadedModel { Card = c, Student = student };
+        }
+        var (tc, network) = ModelDirectory.Load(dir, device);
+        return new LoadedModel { Card = tc, Network = network };
+    }
+
+    public bool IsConditional => Network?.IsConditional ?? Student!.Expert(1).IsConditional;
+
+    public void Dispose()
+    {
+        Network?.Dispose();
+        Student?.Dispose();
+    }
+}
+
 public static class ModelSampling
 {
     /// <summary>
-    /// Draws N samples from a single-network model by integrating its probability-flow ODE
-    /// from seeded noise. Class-conditional models get labels drawn from the task's weights.
-    /// Returns float32 samples on the CPU.
+    /// Draws N samples from seeded noise: a teacher integrates its probability-flow ODE, a
+    /// student runs its N experts' steps. Class-conditional models get labels drawn from the
+    /// task's weights. Returns float32 samples on the CPU.
     /// </summary>
-    public static Tensor Sample(ModelCard card, VelocityModel model, SampleOptions options)
+    public static Tensor Sample(LoadedModel model, SampleOptions options)
     {
         if (options.N < 1) throw new InputException($"--n: must be ≥ 1 (got {options.N})");
-        var steps = options.Steps ?? card.Sampling.Steps;
-        if (steps < 1) throw new InputException($"--steps: must be ≥ 1 (got {steps})");
-        var solver = OdeSolvers.Parse(options.Solver ?? card.Sampling.Solver);
-        var cfg = options.Cfg ?? card.Sampling.Cfg;
+        var card = model.Card;
         var device = torch.device(options.Device);
         using var generator = Runtime.NewGenerator(options.Seed);
         using var scope = torch.NewDisposeScope();
@@ -32,7 +58,26 @@ public static class ModelSampling
         Tensor? condition = null;
         if (model.IsConditional && card.Task.Mixture is { } mixture)
             condition = torch.multinomial(mixture.WeightsTensor(), options.N, replacement: true, generator: generator).to(device);
+
+        if (model.Student is { } student)
+        {
+            if (options.Steps is { } st && st != student.Layout.Steps)
+                throw new InputException($"--steps: a student samples on its own {student.Layout.Steps}-step grid (got {st})");
+            if (options.Solver is not null && options.Solver != "euler")
+                throw new InputException("--solver: a student uses its own rollout solver");
+            if (options.Cfg is { } c && c != 1.0)
+                throw new InputException("--cfg: students sample with CFG 1 (guidance is distilled into them)");
+            return student.Sample(noise, condition, generator).cpu().MoveToOuterDisposeScope();
+        }
+        var steps = options.Steps ?? card.Sampling.Steps;
+        if (steps < 1) throw new InputException($"--steps: must be ≥ 1 (got {steps})");
+        var solver = OdeSolvers.Parse(options.Solver ?? card.Sampling.Solver);
+        var cfg = options.Cfg ?? card.Sampling.Cfg;
         var times = Timesteps.Grid(steps, card.Sampling.Shift);
-        return OdeSolvers.Integrate(model, noise, times, condition, cfg, solver).cpu().MoveToOuterDisposeScope();
+        return OdeSolvers.Integrate(model.Network!, noise, times, condition, cfg, solver).cpu().MoveToOuterDisposeScope();
     }
+
+    /// <summary>Teacher-only convenience overload.</summary>
+    public static Tensor Sample(ModelCard card, VelocityModel model, SampleOptions options)
+        => Sample(new LoadedModel { Card = card, Network = model }, options);
 }

@@ -20,33 +20,40 @@ public static class Runtime
     public static Generator NewGenerator(long seed) => new((ulong)seed);
 }
 
-/// <summary>Exponential moving average of a model's parameters (the EMA model is what gets saved).</summary>
+/// <summary>
+/// Exponential moving average of a module's trainable parameters, kept as shadow tensors by
+/// name (works for full networks and for LoRA adapters alike).
+/// </summary>
 public sealed class Ema : IDisposable
 {
-    public Models.VelocityModel Model { get; }
     private readonly double _decay;
+    private readonly Dictionary<string, Tensor> _shadow;
 
-    public Ema(Models.VelocityModel source, double decay)
+    public Ema(nn.Module source, double decay)
     {
         _decay = decay;
-        Model = source.Spec.Build();
-        Model.to(source.parameters().First().device);
-        Copy(source, Model);
-        foreach (var p in Model.parameters()) p.requires_grad_(false);
+        using var _ = torch.no_grad();
+        _shadow = source.named_parameters().Where(p => p.parameter.requires_grad)
+            .ToDictionary(p => p.name, p => p.parameter.detach().clone());
     }
 
-    public void Update(Models.VelocityModel source)
+    public void Update(nn.Module source)
     {
         using var _ = torch.no_grad();
-        foreach (var (e, p) in Model.parameters().Zip(source.parameters()))
-            e.mul_(_decay).add_(p.detach(), alpha: 1 - _decay);
+        foreach (var (name, p) in source.named_parameters())
+            if (_shadow.TryGetValue(name, out var e)) e.mul_(_decay).add_(p.detach(), alpha: 1 - _decay);
     }
 
-    public static void Copy(nn.Module from, nn.Module to)
+    /// <summary>Writes the averaged values into the module's parameters.</summary>
+    public void CopyTo(nn.Module target)
     {
         using var _ = torch.no_grad();
-        foreach (var (dst, src) in to.parameters().Zip(from.parameters())) dst.copy_(src);
+        foreach (var (name, p) in target.named_parameters())
+            if (_shadow.TryGetValue(name, out var e)) p.copy_(e);
     }
 
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        foreach (var t in _shadow.Values) t.Dispose();
+    }
 }

@@ -84,8 +84,8 @@ public static class TeacherTrainer
             Network = spec,
             Sampling = new SamplingDefaults(config.SampleSteps, config.SampleSolver),
         };
-        var final = ema?.Model ?? model;
-        ModelDirectory.Save(outDir, card, final);
+        ema?.CopyTo(model);
+        ModelDirectory.Save(outDir, card, model);
         return card;
     }
 

@@ -1,0 +1,144 @@
+using PhasedDmd.Generators;
+
+namespace PhasedDmd.Distillation;
+
+/// <summary>The re-noising interval of phase k's fake score and generator gradient (method.md §4.2).</summary>
+public enum IntervalKind
+{
+    /// <summary>t ∈ (s, 1]: the paper's "reverse nested" intervals.</summary>
+    Nested,
+    /// <summary>t ∈ (s, t_{b(k−1)}]: TDM-style disjoint intervals (ablation).</summary>
+    Disjoint,
+}
+
+/// <summary>The fake score's training objective (method.md §4.3).</summary>
+public enum FakeObjective
+{
+    /// <summary>Score matching within the subinterval, stable form (Eq. 13).</summary>
+    Subinterval,
+    /// <summary>Pretend x_s is clean data: ‖ψ − (ε' − x_s)‖² (biased; ablation).</summary>
+    Naive,
+}
+
+/// <summary>Where the gradient-recorded step(s) of a phase are.</summary>
+public enum Truncation
+{
+    /// <summary>SGTS inside the phase: draw the exit step, earlier steps without gradient, the exit step jumps to the boundary.</summary>
+    Exit,
+    /// <summary>Backpropagate through every step of the phase (vanilla few-step DMD when there is one phase).</summary>
+    Full,
+}
+
+/// <summary>
+/// A distillation run. The four methods are settings of one algorithm:
+/// <c>dmd</c> = 1 step, 1 phase; <c>fewstep</c> = N steps, 1 phase, full backprop;
+/// <c>sgts</c> = N steps, 1 phase, exit-step truncation; <c>phased</c> = N steps, K phases,
+/// exit-step truncation inside each phase, subinterval fake score per phase.
+/// Saved as run_config.json; replay with --config.
+/// </summary>
+public sealed record DistillConfig
+{
+    public string Method { get; init; } = "phased";
+    public int Steps { get; init; } = 4;
+    public int Phases { get; init; } = 2;
+    /// <summary>Boundary times (must lie on the grid); empty = phases of equal length.</summary>
+    public double[] Boundaries { get; init; } = [];
+    public double Shift { get; init; } = 1.0;
+    public IntervalKind Interval { get; init; } = IntervalKind.Nested;
+    public FakeObjective FakeObjective { get; init; } = FakeObjective.Subinterval;
+    /// <summary>Upper clamp of 1/σ²_{t|s} in Eq. 13.</summary>
+    public double FakeLossClamp { get; init; } = 10.0;
+    public DmdLoss DmdLoss { get; init; } = DmdLoss.Analytic;
+    /// <summary>Null = the method's own (exit for sgts/phased, full for fewstep/dmd).</summary>
+    public Truncation? Truncation { get; init; }
+    public ExpertKind Experts { get; init; } = ExpertKind.Full;
+    public int LoraRank { get; init; } = 16;
+    public double LoraAlpha { get; init; } = 16;
+    public RolloutSolver Solver { get; init; } = RolloutSolver.Euler;
+
+    public int IterationsPerPhase { get; init; } = 600;
+    /// <summary>Per-phase overrides of IterationsPerPhase (e.g. [1000, 4000] for the Fig. 5 study).</summary>
+    public int[] PhaseIterations { get; init; } = [];
+    public int BatchSize { get; init; } = 512;
+    public int FakeUpdatesPerGeneratorUpdate { get; init; } = 5;
+    public double GeneratorLearningRate { get; init; } = 3e-4;
+    public double FakeLearningRate { get; init; } = 3e-4;
+    public double Beta1 { get; init; }
+    public double Beta2 { get; init; } = 0.999;
+    public double WeightDecay { get; init; }
+    /// <summary>Clip the generator's gradient norm; 0 = off.</summary>
+    public double GradClip { get; init; }
+    /// <summary>Generator EMA decay (the EMA expert is the one frozen and used); 0 = off.</summary>
+    public double GeneratorEma { get; init; } = 0.99;
+    /// <summary>Blend the student into the fake after each generator step (fake ← (1−b) fake + b student); 0 = off. Full experts only.</summary>
+    public double FakeStudentBlend { get; init; }
+    /// <summary>Margin above the boundary s for the re-noising time (and lower bound on t in the last phase).</summary>
+    public double TimeMargin { get; init; } = 0.02;
+    /// <summary>Teacher classifier-free guidance during distillation (conditional teachers).</summary>
+    public double TeacherCfg { get; init; } = 1.0;
+
+    /// <summary>Continue from this student: phases before StartPhase are loaded and kept frozen.</summary>
+    public string? InitFrom { get; init; }
+    public int StartPhase { get; init; } = 1;
+
+    public int Seed { get; init; }
+    public string Device { get; init; } = "cpu";
+    public int Threads { get; init; }
+    public int LogEvery { get; init; } = 20;
+
+    public static readonly string[] Methods = ["dmd", "fewstep", "sgts", "phased"];
+
+    /// <summary>The truncation actually used.</summary>
+    public Truncation EffectiveTruncation => Truncation ?? (Method is "fewstep" or "dmd" ? Distillation.Truncation.Full : Distillation.Truncation.Exit);
+
+    public int IterationsOf(int phase) => PhaseIterations.Length >= phase ? PhaseIterations[phase - 1] : IterationsPerPhase;
+
+    /// <summary>Validates every field and builds the phase layout; messages name the field.</summary>
+    public PhaseLayout Validate()
+    {
+        static void Require(bool ok, string message) { if (!ok) throw new InputException(message); }
+        Require(Methods.Contains(Method), $"method: unknown method '{Method}' (expected dmd, fewstep, sgts or phased)");
+        Require(Steps >= 1, $"steps: must be ≥ 1 (got {Steps})");
+        Require(Phases >= 1, $"phases: must be ≥ 1 (got {Phases})");
+        if (Method == "dmd") Require(Steps == 1, $"steps: dmd is a one-step method (got --steps {Steps}; use fewstep, sgts or phased)");
+        if (Method is "dmd" or "fewstep" or "sgts")
+            Require(Phases == 1 && Boundaries.Length == 0, $"phases: {Method} has a single expert (got {Phases} phases; use phased)");
+        Require(IterationsPerPhase >= 1, $"iterationsPerPhase: must be ≥ 1 (got {IterationsPerPhase})");
+        Require(PhaseIterations.All(i => i >= 1), "phaseIterations: every entry must be ≥ 1");
+        Require(BatchSize >= 1, $"batchSize: must be ≥ 1 (got {BatchSize})");
+        Require(FakeUpdatesPerGeneratorUpdate >= 1, $"fakeUpdatesPerGeneratorUpdate: must be ≥ 1 (got {FakeUpdatesPerGeneratorUpdate})");
+        Require(GeneratorLearningRate > 0 && double.IsFinite(GeneratorLearningRate), $"generatorLearningRate: must be a positive number (got {GeneratorLearningRate})");
+        Require(FakeLearningRate > 0 && double.IsFinite(FakeLearningRate), $"fakeLearningRate: must be a positive number (got {FakeLearningRate})");
+        Require(Beta1 is >= 0 and < 1, $"beta1: must be in [0, 1) (got {Beta1})");
+        Require(Beta2 is >= 0 and < 1, $"beta2: must be in [0, 1) (got {Beta2})");
+        Require(WeightDecay >= 0, $"weightDecay: must be ≥ 0 (got {WeightDecay})");
+        Require(GradClip >= 0, $"gradClip: must be ≥ 0 (got {GradClip})");
+        Require(GeneratorEma is >= 0 and < 1, $"generatorEma: must be in [0, 1) (got {GeneratorEma})");
+        Require(FakeStudentBlend is >= 0 and <= 1, $"fakeStudentBlend: must be in [0, 1] (got {FakeStudentBlend})");
+        Require(FakeStudentBlend == 0 || Experts == ExpertKind.Full, "fakeStudentBlend: needs full experts (LoRA experts share the teacher's base)");
+        Require(TimeMargin is >= 0 and < 0.5, $"timeMargin: must be in [0, 0.5) (got {TimeMargin})");
+        Require(FakeLossClamp > 0, $"fakeLossClamp: must be positive (got {FakeLossClamp})");
+        Require(TeacherCfg >= 0 && double.IsFinite(TeacherCfg), $"teacherCfg: must be ≥ 0 (got {TeacherCfg})");
+        Require(LoraRank >= 1, $"loraRank: must be ≥ 1 (got {LoraRank})");
+        Require(LoraAlpha > 0, $"loraAlpha: must be positive (got {LoraAlpha})");
+        Require(Threads >= 0, $"threads: must be ≥ 0 (got {Threads})");
+        Require(LogEvery >= 1, $"logEvery: must be ≥ 1 (got {LogEvery})");
+        Require(Device is "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal), $"device: expected cpu or cuda[:N] (got '{Device}')");
+        var layout = Boundaries.Length > 0
+            ? PhaseLayout.FromBoundaryTimes(Steps, Shift, Boundaries)
+            : PhaseLayout.Even(Steps, Phases, Shift);
+        Require(Boundaries.Length == 0 || layout.Phases == Phases,
+            $"boundaries: {Boundaries.Length} boundaries make {Boundaries.Length + 1} phases but phases is {Phases}");
+        Require(StartPhase >= 1 && StartPhase <= layout.Phases, $"startPhase: must be in 1..{layout.Phases} (got {StartPhase})");
+        Require(StartPhase == 1 || InitFrom is not null, "startPhase: continuing from a later phase needs initFrom (a student directory)");
+        Require(PhaseIterations.Length == 0 || PhaseIterations.Length == layout.Phases,
+            $"phaseIterations: needs one entry per phase ({layout.Phases}), got {PhaseIterations.Length}");
+        for (var k = 1; k <= layout.Phases; k++)
+        {
+            var lo = layout.BoundaryTime(k) + TimeMargin;
+            var hi = Interval == IntervalKind.Nested ? 1.0 : layout.StartTime(k);
+            Require(lo < hi, $"timeMargin: phase {k}'s interval ({layout.BoundaryTime(k):0.###} + {TimeMargin}, {hi:0.###}] is empty");
+        }
+        return layout;
+    }
+}

@@ -1,0 +1,137 @@
+using System.Text.Json.Serialization;
+using PhasedDmd.Diffusion;
+using PhasedDmd.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Generators;
+
+/// <summary>How the student moves between its steps (method.md §4.2).</summary>
+public enum RolloutSolver
+{
+    /// <summary>Deterministic Euler: x_{t'} = x_t + (t' − t) v (the paper's choice).</summary>
+    Euler,
+    /// <summary>Predict x̂_0, then re-noise to t' with fresh noise (DMD2 / Self-Forcing).</summary>
+    Renoise,
+}
+
+/// <summary>Full copies of the teacher, or LoRA adapters on a frozen copy of it.</summary>
+public enum ExpertKind { Full, Lora }
+
+/// <summary>What a student is, beside its teacher's architecture: saved in its model card.</summary>
+public sealed record StudentSpec(
+    PhaseLayout Layout,
+    ExpertKind Experts = ExpertKind.Full,
+    int LoraRank = 16,
+    double LoraAlpha = 16,
+    RolloutSolver Solver = RolloutSolver.Euler,
+    string Method = "phased");
+
+/// <summary>
+/// A few-step generator made of one expert per phase, routed by timestep: step i runs the
+/// expert of the phase whose interval contains t_i, so sampling costs N evaluations of a
+/// single network (method.md §4.1).
+/// </summary>
+public sealed class StudentGenerator : nn.Module
+{
+    private readonly ModuleList<VelocityModel> experts;
+    public StudentSpec Spec { get; }
+    public NoiseSchedule Schedule { get; }
+    public PhaseLayout Layout => Spec.Layout;
+
+    private StudentGenerator(StudentSpec spec, NoiseSchedule schedule, IEnumerable<VelocityModel> models) : base(nameof(StudentGenerator))
+    {
+        Spec = spec;
+        Schedule = schedule;
+        experts = new ModuleList<VelocityModel>(models.ToArray());
+        RegisterComponents();
+    }
+
+    /// <summary>K experts initialised from the teacher (full copies, or zero-initialised LoRA on frozen copies).</summary>
+    public static StudentGenerator FromTeacher(VelocityModel teacher, StudentSpec spec, NoiseSchedule schedule, Generator? rng = null)
+    {
+        var device = teacher.parameters().First().device;
+        var models = Enumerable.Range(0, spec.Layout.Phases).Select(_ =>
+        {
+            var expert = teacher.Spec.Build();
+            expert.to(device);
+            CopyWeights(teacher, expert);
+            if (spec.Experts == ExpertKind.Lora) AttachLora(expert, spec, rng);
+            return expert;
+        }).ToList();
+        return new StudentGenerator(spec, schedule, models);
+    }
+
+    /// <summary>An untrained student of the given architecture (to load saved weights into).</summary>
+    public static StudentGenerator Create(ModelSpec network, StudentSpec spec, NoiseSchedule schedule)
+        => new(spec, schedule, Enumerable.Range(0, spec.Layout.Phases).Select(_ =>
+        {
+            var expert = network.Build();
+            if (spec.Experts == ExpertKind.Lora) AttachLora(expert, spec, null);
+            return expert;
+        }));
+
+    private static void AttachLora(VelocityModel expert, StudentSpec spec, Generator? rng)
+    {
+        foreach (var p in expert.parameters()) p.requires_grad_(false);
+        foreach (var (_, layer) in expert.AdaptableLayers()) layer.AttachAdapter(spec.LoraRank, spec.LoraAlpha, rng);
+    }
+
+    public static void CopyWeights(nn.Module from, nn.Module to)
+    {
+        using var _ = torch.no_grad();
+        var source = from.state_dict();
+        foreach (var (name, p) in to.named_parameters())
+            if (source.TryGetValue(name, out var s)) p.copy_(s);
+    }
+
+    /// <summary>The expert of phase k (1-based).</summary>
+    public VelocityModel Expert(int k) => experts[k - 1];
+
+    public int ExpertCount => experts.Count;
+
+    /// <summary>Parameters that training phase k may change: the whole expert, or only its adapters.</summary>
+    public IEnumerable<Parameter> TrainableParameters(int k)
+        => Spec.Experts == ExpertKind.Lora
+            ? Expert(k).named_parameters().Where(p => p.name.EndsWith("lora_A") || p.name.EndsWith("lora_B")).Select(p => p.parameter)
+            : Expert(k).parameters();
+
+    /// <summary>
+    /// One student step from t_i to <paramref name="toTime"/> with the expert of step i's phase.
+    /// Returns the new state and the step's x̂_0 prediction.
+    /// </summary>
+    public (Tensor X, Tensor X0) Step(Tensor x, int i, double toTime, Tensor? condition, Generator? noise = null)
+    {
+        var t = Layout.Times[i];
+        var tt = torch.full(x.shape[0], t, device: x.device);
+        var v = Expert(Layout.PhaseOfStep(i)).Forward(x, tt, condition);
+        var x0 = Parameterization.VelocityToX0(Schedule, x, v, ScalarTime(t, x));
+        if (Spec.Solver == RolloutSolver.Euler || toTime == 0.0)
+            return (Sampling.OdeSolvers.EulerStep(x, v, t, toTime), x0);
+        var eps = torch.randn(x.shape, generator: noise).to(x.device);
+        return (Schedule.Alpha(toTime) * x0 + Schedule.Sigma(toTime) * eps, x0);
+    }
+
+    /// <summary>Runs steps [from, to) without gradient (each step lands on the next grid time).</summary>
+    public Tensor Run(Tensor x, int from, int to, Tensor? condition, Generator? noise = null)
+    {
+        using var _ = torch.no_grad();
+        var current = x;
+        for (var i = from; i < to; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var (next, _) = Step(current, i, Layout.Times[i + 1], condition, noise);
+            var previous = current;
+            current = next.MoveToOuterDisposeScope();
+            if (!ReferenceEquals(previous, x)) previous.Dispose();
+        }
+        return ReferenceEquals(current, x) ? x.alias() : current;
+    }
+
+    /// <summary>Samples: all N steps from noise at t = 1 to t = 0 (N function evaluations).</summary>
+    public Tensor Sample(Tensor noise, Tensor? condition, Generator? rng = null) => Run(noise, 0, Layout.Steps, condition, rng);
+
+    private static Tensor ScalarTime(double t, Tensor like)
+        => torch.tensor(t, dtype: like.dtype, device: like.device);
+}
