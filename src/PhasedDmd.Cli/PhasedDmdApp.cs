@@ -28,6 +28,12 @@ public static class PhasedDmdApp
             config.AddCommand<DistillCommand>("distill")
                 .WithDescription("Distil a teacher into a few-step student: dmd, fewstep, sgts or phased (Phased DMD).")
                 .WithExample("distill", "--teacher", "runs/ring8-teacher", "--method", "phased", "--steps", "4", "--phases", "2", "--out", "runs/ring8-phased");
+            config.AddCommand<MergeLoraCommand>("merge-lora")
+                .WithDescription("Export a LoRA student with its adapters merged into plain weights.")
+                .WithExample("merge-lora", "--model", "runs/ring8-phased-lora", "--out", "runs/ring8-phased-merged");
+            config.AddCommand<CompareCommand>("compare")
+                .WithDescription("Distil one teacher with every method and ablation over several seeds; table of exact-distribution metrics.")
+                .WithExample("compare", "--teacher", "runs/ring8-teacher", "--seeds", "3", "--out", "runs/compare-ring8");
             config.AddCommand<Toy1dCommand>("toy1d")
                 .WithDescription("The paper's Fig. 2: score matching within a subinterval vs the naive objective, against exact 1D trajectories.")
                 .WithExample("toy1d", "--out", "runs/toy1d");

@@ -43,7 +43,7 @@ public sealed class DistillSettings : RunSettings
     public string? FakeObjective { get; init; }
 
     [CommandOption("--dmd-loss <KIND>")]
-    [Description("analytic (paper weight, default) or normalized (DMD2 normaliser in x0 space).")]
+    [Description("normalized (DMD2 normaliser in x0 space, default: measured better here) or analytic (the paper's weight).")]
     public string? DmdLoss { get; init; }
 
     [CommandOption("--truncation <KIND>")]

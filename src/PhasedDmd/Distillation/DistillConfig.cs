@@ -48,7 +48,7 @@ public sealed record DistillConfig
     public FakeObjective FakeObjective { get; init; } = FakeObjective.Subinterval;
     /// <summary>Upper clamp of 1/σ²_{t|s} in Eq. 13.</summary>
     public double FakeLossClamp { get; init; } = 10.0;
-    public DmdLoss DmdLoss { get; init; } = DmdLoss.Analytic;
+    public DmdLoss DmdLoss { get; init; } = DmdLoss.Normalized;
     /// <summary>Null = the method's own (exit for sgts/phased, full for fewstep/dmd).</summary>
     public Truncation? Truncation { get; init; }
     public ExpertKind Experts { get; init; } = ExpertKind.Full;
@@ -56,7 +56,7 @@ public sealed record DistillConfig
     public double LoraAlpha { get; init; } = 16;
     public RolloutSolver Solver { get; init; } = RolloutSolver.Euler;
 
-    public int IterationsPerPhase { get; init; } = 600;
+    public int IterationsPerPhase { get; init; } = 1000;
     /// <summary>Per-phase overrides of IterationsPerPhase (e.g. [1000, 4000] for the Fig. 5 study).</summary>
     public int[] PhaseIterations { get; init; } = [];
     public int BatchSize { get; init; } = 512;

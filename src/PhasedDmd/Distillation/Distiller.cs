@@ -60,6 +60,9 @@ public sealed class Distiller
         log.Flush();
         var card = StudentCard();
         StudentDirectory.Save(outDir, card, Student);
+        Json.Write(Path.Combine(outDir, "resources.json"), new RunResources(
+            clock.Elapsed.TotalSeconds, done, clock.Elapsed.TotalSeconds / Math.Max(1, done),
+            ProcessResources.PeakRssBytes() / (1024.0 * 1024.0), torch.get_num_threads()));
         return card;
     }
 

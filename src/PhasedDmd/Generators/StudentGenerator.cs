@@ -86,6 +86,28 @@ public sealed class StudentGenerator : nn.Module
             if (source.TryGetValue(name, out var s)) p.copy_(s);
     }
 
+    /// <summary>
+    /// A copy with every LoRA adapter merged into plain weights (W + (α/r) B A): full experts
+    /// that compute the same velocities, for export. A full-expert student is copied as is.
+    /// </summary>
+    public StudentGenerator Merged(ModelSpec network)
+    {
+        var spec = Spec with { Experts = ExpertKind.Full };
+        var merged = Create(network, spec, Schedule);
+        merged.to(experts[0].parameters().First().device);
+        using var _ = torch.no_grad();
+        for (var k = 1; k <= ExpertCount; k++)
+        {
+            var source = Expert(k);
+            var target = merged.Expert(k);
+            CopyWeights(source, target);
+            foreach (var ((_, from), (_, to)) in source.AdaptableLayers().Zip(target.AdaptableLayers()))
+                to.weight.copy_(from.MergedWeight());
+        }
+        merged.eval();
+        return merged;
+    }
+
     /// <summary>The expert of phase k (1-based).</summary>
     public VelocityModel Expert(int k) => experts[k - 1];
 

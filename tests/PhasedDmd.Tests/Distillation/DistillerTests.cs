@@ -40,6 +40,7 @@ public class DistillerTests(SmallTeacherFixture fixture) : IClassFixture<SmallTe
         { "phased", 4, 2, "full", "analytic" },
         { "phased", 4, 2, "lora", "normalized" },
         { "phased", 4, 4, "lora", "analytic" },
+        { "phased", 4, 2, "full", "renoise" },
     };
 
     [Theory]
@@ -51,6 +52,7 @@ public class DistillerTests(SmallTeacherFixture fixture) : IClassFixture<SmallTe
         {
             Experts = experts == "lora" ? ExpertKind.Lora : ExpertKind.Full,
             DmdLoss = loss == "normalized" ? DmdLoss.Normalized : DmdLoss.Analytic,
+            Solver = loss == "renoise" ? RolloutSolver.Renoise : RolloutSolver.Euler,
         };
         var dir = TestUtil.TempDir();
         var distiller = new Distiller(config, card, teacher);
@@ -92,15 +94,15 @@ public class DistillerTests(SmallTeacherFixture fixture) : IClassFixture<SmallTe
         foreach (var (name, p) in expert.named_parameters().Where(p => !p.name.Contains("lora_")))
             Assert.Equal(0.0, TestUtil.MaxAbs(p, fresh.state_dict()[name]));
         Assert.Contains(expert.named_parameters(), p => p.name.EndsWith("lora_B") && TestUtil.Scalar(p.parameter.abs().max()) > 0);
-        // Merged export: a plain network with W + (α/r) B A gives the same velocities.
-        using var merged = card.Network.Build();
-        StudentGenerator.CopyWeights(expert, merged);
-        using (torch.no_grad())
-            foreach (var ((_, layer), (_, plain)) in expert.AdaptableLayers().Zip(merged.AdaptableLayers()))
-                plain.weight.copy_(layer.MergedWeight());
+        // Merged export: plain experts with W + (α/r) B A compute the same velocities and samples.
+        using var merged = distiller.Student.Merged(card.Network);
+        Assert.Equal(ExpertKind.Full, merged.Spec.Experts);
         var x = torch.randn(10, 2);
         var t = torch.rand(10);
-        Assert.True(TestUtil.MaxAbs(expert.Forward(x, t, null), merged.Forward(x, t, null)) < 1e-5);
+        Assert.True(TestUtil.MaxAbs(expert.Forward(x, t, null), merged.Expert(1).Forward(x, t, null)) < 1e-5);
+        var z = torch.randn(50, 2);
+        Assert.True(TestUtil.MaxAbs(distiller.Student.Sample(z, null), merged.Sample(z, null)) < 1e-4);
+        Assert.DoesNotContain(merged.named_parameters(), p => p.name.Contains("lora_"));
     }
 
     [Fact]

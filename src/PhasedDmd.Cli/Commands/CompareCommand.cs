@@ -1,0 +1,60 @@
+using System.ComponentModel;
+using PhasedDmd.Experiments;
+using PhasedDmd.IO;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace PhasedDmd.Cli.Commands;
+
+public sealed class CompareSettings : CommandSettings
+{
+    [CommandOption("--teacher <DIR>")]
+    [Description("Teacher model directory of an analytic task (ring8, grid9, ...).")]
+    public string Teacher { get; init; } = "";
+
+    [CommandOption("--seeds <N>")]
+    [Description("Seeds per method (default 3).")]
+    public int Seeds { get; init; } = 3;
+
+    [CommandOption("--iterations-per-phase <N>")]
+    [Description("Generator updates per phase of phased (2 phases); single-expert methods get twice as many. Default 1000.")]
+    public int IterationsPerPhase { get; init; } = 1000;
+
+    [CommandOption("--config <FILE>")]
+    [Description("Base distillation config JSON shared by every method (learning rates, loss, ...).")]
+    public string? Config { get; init; }
+
+    [CommandOption("--out <DIR>")]
+    [Description("Output directory (required): compare.md, compare.json, one scatter plot per method.")]
+    public string Out { get; init; } = "";
+
+    public override ValidationResult Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Teacher)) return ValidationResult.Error("--teacher DIR is required");
+        if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out DIR is required");
+        if (Seeds < 1) return ValidationResult.Error("--seeds must be ≥ 1");
+        if (IterationsPerPhase < 1) return ValidationResult.Error("--iterations-per-phase must be ≥ 1");
+        return ValidationResult.Success();
+    }
+}
+
+/// <summary>Teacher vs dmd, fewstep, sgts, phased and its two ablations, over several seeds.</summary>
+public sealed class CompareCommand : Command<CompareSettings>
+{
+    public override int Execute(CommandContext context, CompareSettings s, CancellationToken cancellationToken)
+    {
+        var card = ModelDirectory.ReadCard(s.Teacher);
+        if (card.Task.Mixture is null) throw new InputException($"--teacher: task '{card.Task.Name}' has no exact distribution to compare with");
+        var settings = new ComparisonSettings
+        {
+            Seeds = s.Seeds,
+            IterationsPerPhase = s.IterationsPerPhase,
+            Base = s.Config is null ? new Distillation.DistillConfig() : Json.Read<Distillation.DistillConfig>(s.Config, "config"),
+        };
+        foreach (var entry in MethodComparison.StandardEntries(settings)) entry.Config?.Validate();
+        var rows = ConsoleProgress.Run("compare", p => MethodComparison.Run(s.Teacher, settings, s.Out, progress: p));
+        AnsiConsole.WriteLine(MethodComparison.Markdown(rows));
+        AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.Combine(s.Out, "compare.md"))}");
+        return 0;
+    }
+}

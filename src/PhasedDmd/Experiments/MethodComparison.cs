@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using PhasedDmd.Distillation;
+using PhasedDmd.Evaluation;
+using PhasedDmd.IO;
+using PhasedDmd.Plotting;
+using PhasedDmd.Sampling;
+using PhasedDmd.Training;
+
+namespace PhasedDmd.Experiments;
+
+/// <summary>One row of the comparison: a named distillation setting (null for the teacher itself).</summary>
+public sealed record ComparisonEntry(string Name, DistillConfig? Config);
+
+public sealed record ComparisonSettings
+{
+    public int Seeds { get; init; } = 3;
+    /// <summary>Generator updates per phase of the 2-phase phased run; single-expert baselines get twice as many, so every method makes the same number of generator updates.</summary>
+    public int IterationsPerPhase { get; init; } = 1000;
+    public int Steps { get; init; } = 4;
+    public int EvalSamples { get; init; } = 5000;
+    public DistillConfig Base { get; init; } = new();
+}
+
+public sealed record ComparisonRow(string Name, int Seeds, Dictionary<string, double> Mean, Dictionary<string, double> Std);
+
+/// <summary>
+/// The ring8 / grid9 table of the engine issue: teacher, dmd, fewstep, sgts, phased,
+/// phased + naive fake objective, phased + disjoint intervals; several seeds each, evaluated
+/// against the exact mixture with the same sample seeds.
+/// </summary>
+public static class MethodComparison
+{
+    public static readonly string[] MetricKeys = ["mode_coverage", "weight_tv", "off_mode_fraction", "mmd", "seconds"];
+
+    public static List<ComparisonEntry> StandardEntries(ComparisonSettings s)
+    {
+        var phased = s.Base with { Method = "phased", Steps = s.Steps, Phases = 2, IterationsPerPhase = s.IterationsPerPhase };
+        var single = s.Base with { Phases = 1, IterationsPerPhase = 2 * s.IterationsPerPhase };
+        return
+        [
+            new("teacher", null),
+            new("dmd", single with { Method = "dmd", Steps = 1 }),
+            new("fewstep", single with { Method = "fewstep", Steps = s.Steps }),
+            new("sgts", single with { Method = "sgts", Steps = s.Steps }),
+            new("phased", phased),
+            new("phased+naive", phased with { FakeObjective = FakeObjective.Naive }),
+            new("phased+disjoint", phased with { Interval = IntervalKind.Disjoint }),
+            new("phased+full-phase-backprop", phased with { Truncation = Truncation.Full }),
+        ];
+    }
+
+    public static List<ComparisonRow> Run(string teacherDir, ComparisonSettings settings, string outDir, IReadOnlyList<ComparisonEntry>? entries = null, Action<JobProgress>? progress = null)
+    {
+        entries ??= StandardEntries(settings);
+        Directory.CreateDirectory(outDir);
+        Json.Write(Path.Combine(outDir, "compare_settings.json"), new { settings, entries });
+        var rows = new List<ComparisonRow>();
+        var total = entries.Count * settings.Seeds;
+        var done = 0;
+        foreach (var entry in entries)
+        {
+            var perSeed = new List<Dictionary<string, double>>();
+            for (var seed = 0; seed < settings.Seeds; seed++)
+            {
+                progress?.Invoke(new JobProgress(done, total, $"{entry.Name} seed {seed}"));
+                var dir = Path.Combine(outDir, entry.Name, $"seed{seed}");
+                var clock = Stopwatch.StartNew();
+                string modelDir;
+                if (entry.Config is null) modelDir = teacherDir;
+                else
+                {
+                    var (card, teacher) = ModelDirectory.Load(teacherDir);
+                    using (teacher) new Distiller(entry.Config with { Seed = seed }, card, teacher).Run(dir);
+                    modelDir = dir;
+                }
+                var seconds = clock.Elapsed.TotalSeconds;
+                using var model = LoadedModel.Load(modelDir);
+                using var samples = ModelSampling.Sample(model, new SampleOptions(N: settings.EvalSamples, Seed: 10_000 + seed));
+                var m = MixtureMetrics.Evaluate(model.Card.Task.Mixture!, samples, seed);
+                Json.Write(Path.Combine(dir, "metrics.json"), m);
+                if (seed == 0)
+                    Plots.MixtureSamples(Path.Combine(outDir, $"{entry.Name}.png"), model.Card.Task.Mixture!, TensorExport.ToMatrix(samples),
+                        $"{model.Card.Task.Name} {entry.Name}: TV {m.WeightTv:F3}, off-mode {m.OffModeFraction:F3}");
+                perSeed.Add(new Dictionary<string, double>
+                {
+                    ["mode_coverage"] = m.ModeCoverage, ["weight_tv"] = m.WeightTv, ["off_mode_fraction"] = m.OffModeFraction,
+                    ["mmd"] = m.Mmd, ["seconds"] = entry.Config is null ? double.NaN : seconds,
+                });
+                done++;
+            }
+            rows.Add(new ComparisonRow(entry.Name, settings.Seeds,
+                MetricKeys.ToDictionary(k => k, k => perSeed.Average(d => d[k])),
+                MetricKeys.ToDictionary(k => k, k => Std(perSeed.Select(d => d[k]).ToArray()))));
+            Json.Write(Path.Combine(outDir, "compare.json"), rows);
+            AtomicFile.WriteAllText(Path.Combine(outDir, "compare.md"), Markdown(rows));
+        }
+        return rows;
+    }
+
+    public static string Markdown(IEnumerable<ComparisonRow> rows)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| method | seeds | mode coverage | weight TV | off-mode | MMD² | wall time (s) |");
+        sb.AppendLine("|---|---|---|---|---|---|---|");
+        string F(ComparisonRow r, string k, string fmt) => double.IsNaN(r.Mean[k]) ? "—"
+            : $"{r.Mean[k].ToString(fmt, CultureInfo.InvariantCulture)} ± {r.Std[k].ToString(fmt, CultureInfo.InvariantCulture)}";
+        foreach (var r in rows)
+            sb.AppendLine($"| {r.Name} | {r.Seeds} | {F(r, "mode_coverage", "0.000")} | {F(r, "weight_tv", "0.000")} | {F(r, "off_mode_fraction", "0.000")} | {F(r, "mmd", "0.0000")} | {F(r, "seconds", "0")} |");
+        return sb.ToString();
+    }
+
+    private static double Std(double[] v)
+    {
+        if (v.Length < 2 || v.Any(double.IsNaN)) return v.Any(double.IsNaN) ? double.NaN : 0;
+        var m = v.Average();
+        return Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Length - 1));
+    }
+}
