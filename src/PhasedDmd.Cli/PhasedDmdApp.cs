@@ -50,6 +50,16 @@ public static class PhasedDmdApp
             WriteError(Unwrap(e).Message);
             return UsageError;
         }
+        catch (Exception e) when (Unwrap(e) is OperationCanceledException)
+        {
+            WriteError(Unwrap(e).Message + " (continue with --resume DIR)");
+            return 130;
+        }
+        catch (Exception e) when (Unwrap(e) is Training.DivergenceException)
+        {
+            WriteError(Unwrap(e).Message);
+            return 3;
+        }
         catch (Exception e)
         {
             WriteError($"{Unwrap(e).GetType().Name}: {Unwrap(e).Message}");

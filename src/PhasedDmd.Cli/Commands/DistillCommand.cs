@@ -104,20 +104,34 @@ public sealed class DistillSettings : RunSettings
     [Description("A distillation config JSON (e.g. a previous run_config.json); explicit options override it.")]
     public string? Config { get; init; }
 
+    [CommandOption("--checkpoint-every <N>")]
+    [Description("Write a resumable checkpoint every N generator updates (and at every phase boundary; default 100).")]
+    public int? CheckpointEvery { get; init; }
+
+    [CommandOption("--resume <DIR>")]
+    [Description("Continue an interrupted run in DIR from its newest intact checkpoint (its saved config is used; options that change it are refused).")]
+    public string? Resume { get; init; }
+
     [CommandOption("--out <DIR>")]
-    [Description("Output student model directory (required).")]
+    [Description("Output student model directory (required unless --resume).")]
     public string Out { get; init; } = "";
+
+    public string OutDir => string.IsNullOrWhiteSpace(Out) ? Resume ?? "" : Out;
 
     public override ValidationResult Validate()
     {
         if (string.IsNullOrWhiteSpace(Teacher)) return ValidationResult.Error("--teacher DIR is required");
-        if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out DIR is required");
+        if (string.IsNullOrWhiteSpace(Out) && Resume is null) return ValidationResult.Error("--out DIR is required");
+        if (Resume is not null && !string.IsNullOrWhiteSpace(Out) && Path.GetFullPath(Out) != Path.GetFullPath(Resume))
+            return ValidationResult.Error("--resume continues in place: --out must be the same directory or left out");
         return ValidationResult.Success();
     }
 
     public DistillConfig ToConfig()
     {
-        var c = Config is null ? new DistillConfig() : Json.Read<DistillConfig>(Config, "config");
+        var c = Config is not null ? Json.Read<DistillConfig>(Config, "config")
+              : Resume is not null ? Json.Read<DistillConfig>(Path.Combine(Resume, ModelDirectory.RunConfigFile), "saved config of the run to resume")
+              : new DistillConfig();
         var method = Method ?? c.Method;
         // The single-expert baselines default to their own shape unless told otherwise.
         var defaultSteps = method == "dmd" ? 1 : c.Steps;
@@ -125,8 +139,8 @@ public sealed class DistillSettings : RunSettings
         return c with
         {
             Method = method,
-            Steps = Steps ?? (Config is null ? defaultSteps : c.Steps),
-            Phases = Phases ?? (Config is null ? defaultPhases : c.Phases),
+            Steps = Steps ?? (Config is null && Resume is null ? defaultSteps : c.Steps),
+            Phases = Phases ?? (Config is null && Resume is null ? defaultPhases : c.Phases),
             Boundaries = Boundaries is null ? c.Boundaries : ParseList(Boundaries),
             Shift = Shift ?? c.Shift,
             Interval = Interval is null ? c.Interval : Parse<IntervalKind>(Interval, "--interval"),
@@ -149,6 +163,7 @@ public sealed class DistillSettings : RunSettings
             Seed = Seed ?? c.Seed,
             Device = Device ?? c.Device,
             Threads = Threads ?? c.Threads,
+            CheckpointEvery = CheckpointEvery ?? c.CheckpointEvery,
         };
     }
 
@@ -175,8 +190,12 @@ public sealed class DistillCommand : Command<DistillSettings>
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var distiller = new Distiller(config, card, teacher);
-            ConsoleProgress.Run($"distill {config.Method}", p => distiller.Run(settings.Out, p));
-            AnsiConsole.MarkupLine($"[green]student saved[/] to {Markup.Escape(settings.Out)} in {clock.Elapsed.TotalSeconds:F1} s " +
+            if (int.TryParse(Environment.GetEnvironmentVariable(FaultInjection.KillAfterPhase), out var killAfter))
+                distiller.AfterPhaseCheckpoint = k => { if (k == killAfter) FaultInjection.KillSelf(); };
+            using var interrupt = Interrupts.OnCtrlC();
+            ConsoleProgress.Run($"distill {config.Method}", p => distiller.Run(settings.OutDir, p, resume: settings.Resume is not null,
+                cancel: interrupt.Token, warn: w => Console.Error.WriteLine($"warning: {w}")));
+            AnsiConsole.MarkupLine($"[green]student saved[/] to {Markup.Escape(settings.OutDir)} in {clock.Elapsed.TotalSeconds:F1} s " +
                                    $"({config.Method}, {config.Steps} steps, {distiller.Student.Layout.Phases} phase(s))");
         }
         return 0;

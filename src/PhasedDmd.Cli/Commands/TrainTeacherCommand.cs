@@ -48,17 +48,34 @@ public sealed class TrainTeacherSettings : RunSettings
     [Description("Condition on the mixture component (enables classifier-free guidance).")]
     public bool? ClassConditional { get; init; }
 
+    [CommandOption("--checkpoint-every <N>")]
+    [Description("Write a resumable checkpoint every N iterations (default 1000; 0 = never).")]
+    public int? CheckpointEvery { get; init; }
+
+    [CommandOption("--resume <DIR>")]
+    [Description("Continue an interrupted run in DIR from its newest intact checkpoint.")]
+    public string? Resume { get; init; }
+
     [CommandOption("--out <DIR>")]
-    [Description("Output model directory (required).")]
+    [Description("Output model directory (required unless --resume).")]
     public string Out { get; init; } = "";
 
-    public override ValidationResult Validate()
-        => string.IsNullOrWhiteSpace(Out) ? ValidationResult.Error("--out DIR is required") : ValidationResult.Success();
+    public string OutDir => string.IsNullOrWhiteSpace(Out) ? Resume ?? "" : Out;
 
-    /// <summary>Defaults, then the --config file, then explicit options.</summary>
+    public override ValidationResult Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Out) && Resume is null) return ValidationResult.Error("--out DIR is required");
+        if (Resume is not null && !string.IsNullOrWhiteSpace(Out) && Path.GetFullPath(Out) != Path.GetFullPath(Resume))
+            return ValidationResult.Error("--resume continues in place: --out must be the same directory or left out");
+        return ValidationResult.Success();
+    }
+
+    /// <summary>Defaults (or the resumed run's saved config), then the --config file, then explicit options.</summary>
     public TeacherConfig ToConfig()
     {
-        var c = Config is null ? new TeacherConfig() : Json.Read<TeacherConfig>(Config, "config");
+        var c = Config is not null ? Json.Read<TeacherConfig>(Config, "config")
+              : Resume is not null ? Json.Read<TeacherConfig>(Path.Combine(Resume, ModelDirectory.RunConfigFile), "saved config of the run to resume")
+              : new TeacherConfig();
         return c with
         {
             Task = Task ?? c.Task,
@@ -73,6 +90,7 @@ public sealed class TrainTeacherSettings : RunSettings
             Seed = Seed ?? c.Seed,
             Device = Device ?? c.Device,
             Threads = Threads ?? c.Threads,
+            CheckpointEvery = CheckpointEvery ?? c.CheckpointEvery,
         };
     }
 }
@@ -84,8 +102,10 @@ public sealed class TrainTeacherCommand : Command<TrainTeacherSettings>
         var config = settings.ToConfig();
         config.Validate();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        ConsoleProgress.Run($"train-teacher {config.Task}", p => TeacherTrainer.Train(config, settings.Out, p));
-        AnsiConsole.MarkupLine($"[green]teacher saved[/] to {Markup.Escape(settings.Out)} in {clock.Elapsed.TotalSeconds:F1} s");
+        using var interrupt = Interrupts.OnCtrlC();
+        ConsoleProgress.Run($"train-teacher {config.Task}", p => TeacherTrainer.Train(config, settings.OutDir, p, settings.Resume is not null,
+            interrupt.Token, w => Console.Error.WriteLine($"warning: {w}")));
+        AnsiConsole.MarkupLine($"[green]teacher saved[/] to {Markup.Escape(settings.OutDir)} in {clock.Elapsed.TotalSeconds:F1} s");
         return 0;
     }
 }

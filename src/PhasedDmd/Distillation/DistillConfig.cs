@@ -81,6 +81,11 @@ public sealed record DistillConfig
     public string? InitFrom { get; init; }
     public int StartPhase { get; init; } = 1;
 
+    /// <summary>Write a resumable checkpoint every this many generator updates (and at every phase boundary); 0 = only at boundaries.</summary>
+    public int CheckpointEvery { get; init; } = 100;
+    /// <summary>Stop after this many consecutive updates with non-finite losses or gradients (each is skipped).</summary>
+    public int MaxNonFiniteInARow { get; init; } = 10;
+
     public int Seed { get; init; }
     public string Device { get; init; } = "cpu";
     public int Threads { get; init; }
@@ -123,6 +128,10 @@ public sealed record DistillConfig
         Require(LoraAlpha > 0, $"loraAlpha: must be positive (got {LoraAlpha})");
         Require(Threads >= 0, $"threads: must be ≥ 0 (got {Threads})");
         Require(LogEvery >= 1, $"logEvery: must be ≥ 1 (got {LogEvery})");
+        Require(CheckpointEvery >= 0, $"checkpointEvery: must be ≥ 0 (got {CheckpointEvery})");
+        Require(MaxNonFiniteInARow >= 1, $"maxNonFiniteInARow: must be ≥ 1 (got {MaxNonFiniteInARow})");
+        Require(Boundaries.All(double.IsFinite), "boundaries: every entry must be a finite number");
+        Require(double.IsFinite(Shift), $"shift: must be a finite number (got {Shift})");
         Require(Device is "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal), $"device: expected cpu or cuda[:N] (got '{Device}')");
         var layout = Boundaries.Length > 0
             ? PhaseLayout.FromBoundaryTimes(Steps, Shift, Boundaries)

@@ -46,22 +46,49 @@ public sealed class Distiller
         foreach (var p in Student.parameters()) p.requires_grad_(false);
     }
 
-    /// <summary>Runs every phase from StartPhase on and writes the student's model directory.</summary>
-    public ModelCard Run(string outDir, Action<JobProgress>? progress = null)
+    /// <summary>
+    /// Runs every phase from StartPhase on (or, with <paramref name="resume"/>, from the newest
+    /// intact checkpoint in <paramref name="outDir"/>) and writes the student's model directory.
+    /// Checkpoints are written every CheckpointEvery updates, at every phase boundary and when
+    /// <paramref name="cancel"/> fires (then <see cref="OperationCanceledException"/> is thrown).
+    /// </summary>
+    public ModelCard Run(string outDir, Action<JobProgress>? progress = null, bool resume = false,
+                         CancellationToken cancel = default, Action<string>? warn = null)
     {
         Directory.CreateDirectory(outDir);
-        Json.Write(Path.Combine(outDir, ModelDirectory.RunConfigFile), _config);
-        using var log = new TrainingLog(outDir);
+        var store = new CheckpointStore(Path.Combine(outDir, "checkpoints"));
+        var logPath = Path.Combine(outDir, ModelDirectory.LogFile);
+        var start = new RunProgress(_config.StartPhase, 0, 0, RunState.Hash(_config), 0, 0);
+        string? checkpoint = null;
+        if (resume)
+        {
+            var saved = Json.Read<DistillConfig>(Path.Combine(outDir, ModelDirectory.RunConfigFile), "saved config");
+            RunState.RequireSameConfig(saved, _config, outDir);
+            (_, checkpoint, start) = RunState.LatestCheckpoint(outDir, warn);
+            if (start.ConfigHash != RunState.Hash(_config))
+                throw new InputException($"resume: checkpoint {checkpoint} was written by a different config");
+            RunState.LoadModule(Student, Path.Combine(checkpoint, "student.safetensors"));
+            foreach (var p in Student.parameters()) p.requires_grad_(false);
+            RunState.LoadRng(checkpoint, _rng);
+            TrainingLog.TruncateAfter(logPath, start.Done);
+        }
+        else
+        {
+            Json.Write(Path.Combine(outDir, ModelDirectory.RunConfigFile), _config);
+            if (File.Exists(logPath)) File.Delete(logPath);
+        }
+
+        using var log = new TrainingLog(outDir, append: resume);
         var total = Enumerable.Range(_config.StartPhase, _layout.Phases - _config.StartPhase + 1).Sum(_config.IterationsOf);
-        long done = 0;
-        var clock = Stopwatch.StartNew();
-        for (var k = _config.StartPhase; k <= _layout.Phases; k++)
-            done = TrainPhase(k, log, done, total, clock, progress);
+        var state = new LoopState(store, log, start.Done, start.SkippedUpdates, Stopwatch.StartNew(), start.Seconds, total, progress, cancel);
+        for (var k = start.Phase; k <= _layout.Phases; k++)
+            TrainPhase(k, k == start.Phase ? start.Iteration : 0, k == start.Phase && start.Iteration > 0 ? checkpoint : null, state);
         log.Flush();
         var card = StudentCard();
         StudentDirectory.Save(outDir, card, Student);
+        var seconds = state.Seconds;
         Json.Write(Path.Combine(outDir, "resources.json"), new RunResources(
-            clock.Elapsed.TotalSeconds, done, clock.Elapsed.TotalSeconds / Math.Max(1, done),
+            seconds, state.Done, seconds / Math.Max(1, state.Done),
             ProcessResources.PeakRssBytes() / (1024.0 * 1024.0), torch.get_num_threads()));
         return card;
     }
@@ -76,7 +103,21 @@ public sealed class Distiller
         Sampling = new SamplingDefaults(_layout.Steps, "euler", 1.0, _layout.Shift),
     };
 
-    private long TrainPhase(int k, TrainingLog log, long done, long total, Stopwatch clock, Action<JobProgress>? progress)
+    /// <summary>Mutable bookkeeping of one Run, shared by its phases.</summary>
+    private sealed class LoopState(CheckpointStore store, TrainingLog log, long done, long skipped, Stopwatch clock, double previousSeconds,
+                                   long total, Action<JobProgress>? progress, CancellationToken cancel)
+    {
+        public CheckpointStore Store { get; } = store;
+        public TrainingLog Log { get; } = log;
+        public long Done { get; set; } = done;
+        public long Skipped { get; set; } = skipped;
+        public long Total { get; } = total;
+        public Action<JobProgress>? Progress { get; } = progress;
+        public CancellationToken Cancel { get; } = cancel;
+        public double Seconds => previousSeconds + clock.Elapsed.TotalSeconds;
+    }
+
+    private void TrainPhase(int k, int startIteration, string? checkpoint, LoopState state)
     {
         var expert = Student.Expert(k);
         var trainable = Student.TrainableParameters(k).ToList();
@@ -87,17 +128,40 @@ public sealed class Distiller
         using var fakeOpt = optim.AdamW(fake.parameters(), _config.FakeLearningRate, _config.Beta1, _config.Beta2, weight_decay: _config.WeightDecay);
         using var genOpt = optim.AdamW(trainable, _config.GeneratorLearningRate, _config.Beta1, _config.Beta2, weight_decay: _config.WeightDecay);
         using var ema = _config.GeneratorEma > 0 ? new Ema(expert, _config.GeneratorEma) : null;
+        if (checkpoint is not null)
+        {
+            RunState.LoadModule(fake, Path.Combine(checkpoint, "fake.safetensors"));
+            RunState.LoadOptimizer(fakeOpt, Path.Combine(checkpoint, "fake_optimizer.bin"));
+            RunState.LoadOptimizer(genOpt, Path.Combine(checkpoint, "generator_optimizer.bin"));
+            ema?.Load(Path.Combine(checkpoint, "ema.safetensors"));
+        }
 
         var s = _layout.BoundaryTime(k);
         var upper = _config.Interval == IntervalKind.Nested ? 1.0 : _layout.StartTime(k);
         var sampler = new TimestepSampler(s, upper, _layout.Shift, _config.TimeMargin);
         var iterations = _config.IterationsOf(k);
+        var nonFiniteInARow = 0;
 
-        for (var it = 1; it <= iterations; it++)
+        void Save(int phase, int iteration, bool withPhaseState) => state.Store.Save(state.Done, dir =>
+        {
+            RunState.SaveModule(Student, Path.Combine(dir, "student.safetensors"));
+            if (withPhaseState)
+            {
+                RunState.SaveModule(fake, Path.Combine(dir, "fake.safetensors"));
+                RunState.SaveOptimizer(fakeOpt, Path.Combine(dir, "fake_optimizer.bin"));
+                RunState.SaveOptimizer(genOpt, Path.Combine(dir, "generator_optimizer.bin"));
+                ema?.Save(Path.Combine(dir, "ema.safetensors"));
+            }
+            RunState.SaveRng(dir, _rng);
+            RunState.WriteProgress(dir, new RunProgress(phase, iteration, state.Done, RunState.Hash(_config), state.Seconds, state.Skipped));
+        });
+
+        for (var it = startIteration + 1; it <= iterations; it++)
         {
             using var scope = torch.NewDisposeScope();
             // Fake score: score matching within (s, upper] on fresh, detached boundary samples.
             double fakeLoss = 0;
+            var finite = true;
             for (var f = 0; f < _config.FakeUpdatesPerGeneratorUpdate; f++)
             {
                 using var inner = torch.NewDisposeScope();
@@ -108,8 +172,10 @@ public sealed class Distiller
                 var loss = FakeLoss(fake, xs, t, s, condition);
                 fakeOpt.zero_grad();
                 loss.backward();
-                fakeOpt.step();
-                fakeLoss += loss.item<float>() / _config.FakeUpdatesPerGeneratorUpdate;
+                var value = loss.item<float>();
+                if (float.IsFinite(value) && double.IsFinite(RunState.GradientNorm(fake.parameters()))) fakeOpt.step();
+                else finite = false;                                          // skipped: never step on NaN/Inf
+                fakeLoss += value / _config.FakeUpdatesPerGeneratorUpdate;
             }
 
             // Generator: distribution matching at the boundary.
@@ -119,32 +185,56 @@ public sealed class Distiller
             var (genLoss, scale) = GeneratorLoss(fake, xsGen, x0Student, tg, s, cond);
             genOpt.zero_grad();
             genLoss.backward();
-            var clippedNorm = _config.GradClip > 0 ? nn.utils.clip_grad_norm_(trainable, _config.GradClip) : double.NaN;
-            genOpt.step();
-            ema?.Update(expert);
-            if (_config.FakeStudentBlend > 0) Blend(fake, expert, _config.FakeStudentBlend);
+            var genValue = genLoss.item<float>();
+            var gradNorm = RunState.GradientNorm(trainable);
+            finite &= float.IsFinite(genValue) && double.IsFinite(gradNorm);
+            if (finite)
+            {
+                if (_config.GradClip > 0) nn.utils.clip_grad_norm_(trainable, _config.GradClip);
+                genOpt.step();
+                ema?.Update(expert);
+                if (_config.FakeStudentBlend > 0) Blend(fake, expert, _config.FakeStudentBlend);
+                nonFiniteInARow = 0;
+            }
+            else
+            {
+                state.Skipped++;
+                if (++nonFiniteInARow >= _config.MaxNonFiniteInARow)
+                    throw new DivergenceException($"distillation diverged in phase {k} at iteration {it}: {nonFiniteInARow} updates in a row with non-finite losses or gradients were skipped; " +
+                        $"the last good checkpoint is kept in {state.Store.Root} (lower the learning rates and resume or restart)");
+            }
 
-            var step = done + it;
+            state.Done++;
             if (it % _config.LogEvery == 0 || it == iterations)
             {
-                var g = genLoss.item<float>();
-                if (!float.IsFinite(g) || !double.IsFinite(fakeLoss))
-                    throw new InvalidOperationException($"distillation diverged in phase {k} at iteration {it} (generator loss {g}, fake loss {fakeLoss}); lower the learning rates");
-                log.Write(step, [
-                    ("phase", k), ("iteration", it), ("generator_loss", g), ("fake_loss", fakeLoss),
-                    ("grad_norm", double.IsNaN(clippedNorm) ? GradNorm(trainable) : clippedNorm), ("dmd_scale", scale), ("exit_step", exit),
+                state.Log.Write(state.Done, [
+                    ("phase", k), ("iteration", it), ("generator_loss", genValue), ("fake_loss", fakeLoss),
+                    ("grad_norm", gradNorm), ("dmd_scale", scale), ("exit_step", exit),
                     ("t_mean", tg.mean().item<float>()), ("t_min", tg.min().item<float>()), ("t_max", tg.max().item<float>()),
-                    ("seconds", clock.Elapsed.TotalSeconds),
+                    ("skipped_updates", state.Skipped), ("seconds", state.Seconds),
                 ]);
-                progress?.Invoke(new JobProgress(step, total, $"phase {k}/{_layout.Phases} fake {fakeLoss:F3}"));
+                state.Progress?.Invoke(new JobProgress(state.Done, state.Total, $"phase {k}/{_layout.Phases} fake {fakeLoss:F3}"));
             }
             if (it % 200 == 0) GC.Collect();
+            var cancelled = state.Cancel.IsCancellationRequested;
+            if (it < iterations && (cancelled || (_config.CheckpointEvery > 0 && state.Done % _config.CheckpointEvery == 0)))
+            {
+                state.Log.Flush();
+                Save(k, it, withPhaseState: true);
+            }
+            if (cancelled && it < iterations) throw new OperationCanceledException($"interrupted in phase {k} at iteration {it}; checkpoint written to {state.Store.Root}");
         }
 
         ema?.CopyTo(expert);   // the EMA expert is the one kept and frozen
         foreach (var p in trainable) p.requires_grad_(false);
-        return done + iterations;
+        state.Log.Flush();
+        Save(k + 1, 0, withPhaseState: false);                              // exactly at the phase boundary
+        AfterPhaseCheckpoint?.Invoke(k);
+        state.Cancel.ThrowIfCancellationRequested();
     }
+
+    /// <summary>Called right after the checkpoint at the end of phase k is written (fault-injection tests use it).</summary>
+    public Action<int>? AfterPhaseCheckpoint { get; set; }
 
     /// <summary>
     /// Samples the phase's boundary x_s: experts 1…k−1 without gradient to the phase start, then
@@ -233,14 +323,6 @@ public sealed class Distiller
 
     private static Tensor Broadcast(Tensor t, Tensor like)
         => t.reshape([t.shape[0], .. Enumerable.Repeat(1L, (int)like.dim() - 1)]);
-
-    private static double GradNorm(IEnumerable<Parameter> parameters)
-    {
-        double sum = 0;
-        foreach (var p in parameters)
-            if (p.grad is { } g) sum += g.square().sum().item<float>();
-        return Math.Sqrt(sum);
-    }
 
     private static void Blend(nn.Module fake, nn.Module student, double b)
     {

@@ -52,6 +52,19 @@ public sealed class Ema : IDisposable
             if (_shadow.TryGetValue(name, out var e)) p.copy_(e);
     }
 
+    public void Save(string path) => TorchSharp.PyBridge.Safetensors.SaveStateDict(path, _shadow);
+
+    public void Load(string path)
+    {
+        using var _ = torch.no_grad();
+        var saved = TorchSharp.PyBridge.Safetensors.LoadStateDict(path);
+        foreach (var (name, t) in _shadow)
+        {
+            if (!saved.TryGetValue(name, out var s)) throw new InputException($"checkpoint EMA is missing '{name}'");
+            t.copy_(s);
+        }
+    }
+
     public void Dispose()
     {
         foreach (var t in _shadow.Values) t.Dispose();

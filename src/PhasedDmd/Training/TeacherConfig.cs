@@ -46,6 +46,8 @@ public sealed record TeacherConfig
     /// <summary>libtorch intra-op threads; 0 keeps libtorch's default.</summary>
     public int Threads { get; init; }
     public int LogEvery { get; init; } = 50;
+    /// <summary>Write a resumable checkpoint every this many iterations; 0 = never.</summary>
+    public int CheckpointEvery { get; init; } = 1000;
 
     /// <summary>Checks every field before any work starts; the message names the field.</summary>
     public void Validate()
@@ -71,6 +73,7 @@ public sealed record TeacherConfig
         Require(SampleSolver is "euler" or "heun", $"sampleSolver: unknown solver '{SampleSolver}' (expected euler or heun)");
         Require(Threads >= 0, $"threads: must be ≥ 0 (got {Threads})");
         Require(LogEvery >= 1, $"logEvery: must be ≥ 1 (got {LogEvery})");
+        Require(CheckpointEvery >= 0, $"checkpointEvery: must be ≥ 0 (got {CheckpointEvery})");
         Require(Device is "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal), $"device: expected cpu or cuda[:N] (got '{Device}')");
     }
 

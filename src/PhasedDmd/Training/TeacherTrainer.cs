@@ -18,7 +18,8 @@ public readonly record struct JobProgress(long Done, long Total, string Status);
 /// </summary>
 public static class TeacherTrainer
 {
-    public static ModelCard Train(TeacherConfig config, string outDir, Action<JobProgress>? progress = null)
+    public static ModelCard Train(TeacherConfig config, string outDir, Action<JobProgress>? progress = null,
+                                  bool resume = false, CancellationToken cancel = default, Action<string>? warn = null)
     {
         config.Validate();
         var mixture = config.ResolveMixture();
@@ -27,7 +28,14 @@ public static class TeacherTrainer
         using var generator = Runtime.NewGenerator(config.Seed);
 
         Directory.CreateDirectory(outDir);
-        Json.Write(Path.Combine(outDir, ModelDirectory.RunConfigFile), config);
+        var logPath = Path.Combine(outDir, ModelDirectory.LogFile);
+        if (resume)
+            RunState.RequireSameConfig(Json.Read<TeacherConfig>(Path.Combine(outDir, ModelDirectory.RunConfigFile), "saved config"), config, outDir);
+        else
+        {
+            Json.Write(Path.Combine(outDir, ModelDirectory.RunConfigFile), config);
+            if (File.Exists(logPath)) File.Delete(logPath);
+        }
 
         var spec = config.BuildSpec(mixture);
         using var model = spec.Build();
@@ -35,10 +43,23 @@ public static class TeacherTrainer
         using var ema = config.EmaDecay > 0 ? new Ema(model, config.EmaDecay) : null;
         using var optimizer = optim.AdamW(model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
         var sampler = TimestepSampler.Full(config.TrainShift, config.TMin);
-        using var log = new TrainingLog(outDir);
+        var store = new CheckpointStore(Path.Combine(outDir, "checkpoints"));
+        var first = 1;
+        if (resume)
+        {
+            var (_, path, saved) = RunState.LatestCheckpoint(outDir, warn);
+            if (saved.ConfigHash != RunState.Hash(config)) throw new InputException($"resume: checkpoint {path} was written by a different config");
+            RunState.LoadModule(model, Path.Combine(path, "model.safetensors"));
+            RunState.LoadOptimizer(optimizer, Path.Combine(path, "optimizer.bin"));
+            ema?.Load(Path.Combine(path, "ema.safetensors"));
+            RunState.LoadRng(path, generator);
+            TrainingLog.TruncateAfter(logPath, saved.Done);
+            first = saved.Iteration + 1;
+        }
+        using var log = new TrainingLog(outDir, append: resume);
         var clock = Stopwatch.StartNew();
 
-        for (var it = 1; it <= config.Iterations; it++)
+        for (var it = first; it <= config.Iterations; it++)
         {
             using var scope = torch.NewDisposeScope();
             var lr = LearningRateAt(config, it);
@@ -68,11 +89,26 @@ public static class TeacherTrainer
             {
                 var lossValue = loss.item<float>();
                 if (!float.IsFinite(lossValue))
-                    throw new InvalidOperationException($"teacher training diverged at iteration {it} (loss {lossValue}); lower learningRate");
+                    throw new DivergenceException($"teacher training diverged at iteration {it} (loss {lossValue}); lower learningRate");
                 log.Write(it, [("loss", lossValue), ("lr", lr), ("seconds", clock.Elapsed.TotalSeconds)]);
                 progress?.Invoke(new JobProgress(it, config.Iterations, $"loss {lossValue:F4}"));
             }
             if (it % 500 == 0) GC.Collect();
+            var cancelled = cancel.IsCancellationRequested;
+            if (it < config.Iterations && (cancelled || (config.CheckpointEvery > 0 && it % config.CheckpointEvery == 0)))
+            {
+                log.Flush();
+                var iteration = it;
+                store.Save(it, dir =>
+                {
+                    RunState.SaveModule(model, Path.Combine(dir, "model.safetensors"));
+                    RunState.SaveOptimizer(optimizer, Path.Combine(dir, "optimizer.bin"));
+                    ema?.Save(Path.Combine(dir, "ema.safetensors"));
+                    RunState.SaveRng(dir, generator);
+                    RunState.WriteProgress(dir, new RunProgress(1, iteration, iteration, RunState.Hash(config), clock.Elapsed.TotalSeconds, 0));
+                });
+                if (cancelled) throw new OperationCanceledException($"interrupted at iteration {it}; checkpoint written to {store.Root}");
+            }
         }
         log.Flush();
 

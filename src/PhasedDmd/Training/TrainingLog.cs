@@ -45,6 +45,17 @@ public sealed class TrainingLog : IDisposable
 
     public void Flush() => _csv.Flush();
 
+    /// <summary>Drops the rows logged after <paramref name="step"/> (used when resuming from a checkpoint).</summary>
+    public static void TruncateAfter(string csvPath, long step)
+    {
+        if (!File.Exists(csvPath)) return;
+        var lines = File.ReadAllLines(csvPath);
+        if (lines.Length == 0) return;
+        var kept = lines.Take(1).Concat(lines.Skip(1).Where(l =>
+            long.TryParse(l.Split(',')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) && s <= step));
+        IO.AtomicFile.WriteAllText(csvPath, string.Join('\n', kept) + "\n");
+    }
+
     public void Dispose()
     {
         _csv.Dispose();
