@@ -14,23 +14,31 @@ public static class Json
         AllowTrailingCommas = true,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
     };
 
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
+
+    /// <summary>Parses JSON text into T; any problem becomes an <see cref="InputException"/>.</summary>
+    public static T Parse<T>(string text, string what)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(text, Options) ?? throw new InputException($"{what} is empty");
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException
+                                       or ArgumentException or FormatException or OverflowException)
+        {
+            throw new InputException($"{what} is malformed: {ModelDirectory.FirstLine(e.Message)}");
+        }
+    }
 
     /// <summary>Reads a JSON file into T; any problem becomes an <see cref="InputException"/> naming the file.</summary>
     public static T Read<T>(string path, string what)
     {
         if (!File.Exists(path)) throw new InputException($"{what} not found: {path}");
-        try
-        {
-            return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Options)
-                   ?? throw new InputException($"{what} {path} is empty");
-        }
-        catch (JsonException e)
-        {
-            throw new InputException($"{what} {path} is malformed: {e.Message}");
-        }
+        return Parse<T>(File.ReadAllText(path), $"{what} {path}");
     }
 
     public static void Write<T>(string path, T value) => AtomicFile.WriteAllText(path, Serialize(value));

@@ -79,6 +79,23 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         { ["sample", "--model", "MODEL", "--solver", "rk45", "--out", "OUT"], "unknown solver 'rk45'" },
         { ["sample", "--model", "MODEL", "--n", "0", "--out", "OUT"], "--n: must be" },
         { ["frobnicate"], "frobnicate" },
+        { ["distill", "--teacher", "MODEL", "--method", "magic", "--out", "OUT"], "unknown method 'magic'" },
+        { ["distill", "--teacher", "MODEL", "--method", "dmd", "--steps", "4", "--out", "OUT"], "dmd is a one-step method" },
+        { ["distill", "--teacher", "MODEL", "--method", "sgts", "--phases", "2", "--out", "OUT"], "has a single expert" },
+        { ["distill", "--teacher", "MODEL", "--steps", "4", "--phases", "3", "--out", "OUT"], "do not split evenly" },
+        { ["distill", "--teacher", "MODEL", "--boundaries", "0.6", "--out", "OUT"], "not an interior point" },
+        { ["distill", "--teacher", "MODEL", "--boundaries", "0.5,abc", "--out", "OUT"], "'abc' is not a number" },
+        { ["distill", "--teacher", "MODEL", "--lr", "-1", "--out", "OUT"], "generatorLearningRate: must be a positive number" },
+        { ["distill", "--teacher", "MODEL", "--interval", "sideways", "--out", "OUT"], "--interval: unknown value 'sideways'" },
+        { ["distill", "--teacher", "MODEL", "--experts", "half", "--out", "OUT"], "--experts: unknown value 'half'" },
+        { ["distill", "--teacher", "MODEL", "--experts", "lora", "--lora-rank", "0", "--out", "OUT"], "loraRank: must be ≥ 1" },
+        { ["distill", "--teacher", "MODEL", "--iterations-per-phase", "0", "--out", "OUT"], "iterationsPerPhase: must be ≥ 1" },
+        { ["distill", "--teacher", "MISSING", "--out", "OUT"], "model directory not found" },
+        { ["distill", "--teacher", "MODEL", "--resume", "OUT"], "saved config of the run to resume not found" },
+        { ["distill", "--teacher", "MODEL", "--resume", "MODEL", "--out", "OUT"], "--resume continues in place" },
+        { ["train-teacher", "--resume", "OUT"], "saved config of the run to resume not found" },
+        { ["toy1d", "--boundary", "1.5", "--out", "OUT"], "boundary: must be in (0, 1)" },
+        { ["toy1d", "--mixture", "RING", "--out", "OUT"], "must be one-dimensional" },
     };
 
     [Theory]
@@ -88,6 +105,8 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         var dir = TestUtil.TempDir();
         File.WriteAllText(Path.Combine(dir, "malformed.json"), "{\"means\": [1, 2");
         File.WriteAllText(Path.Combine(dir, "zero.json"), """{"means": [1, 2], "stds": [1, 1], "weights": [0, 0]}""");
+        File.WriteAllText(Path.Combine(dir, "ring.json"), PhasedDmd.Data.MixtureTasks.Ring8().ToJson());
+        var modelBefore = Directory.GetFiles(teacher.ModelDir).ToDictionary(f => f, File.ReadAllBytes);
         var resolved = args.Select(a => a switch
         {
             "OUT" => Path.Combine(dir, "out"),
@@ -95,6 +114,7 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
             "ZEROWEIGHTS" => Path.Combine(dir, "zero.json"),
             "MISSING" => Path.Combine(dir, "missing"),
             "MODEL" => teacher.ModelDir,
+            "RING" => Path.Combine(dir, "ring.json"),
             _ => a,
         }).ToArray();
         var (code, err) = Run(resolved);
@@ -104,6 +124,8 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         Assert.StartsWith("error: ", lines[0]);
         Assert.Contains(expected, lines[0]);
         Assert.False(File.Exists(Path.Combine(dir, "out", "model.safetensors")));
+        // Nothing already saved is touched.
+        foreach (var (f, content) in modelBefore) Assert.Equal(content, File.ReadAllBytes(f));
     }
 
     [Fact]
