@@ -8,7 +8,7 @@ using Spectre.Console.Cli;
 
 namespace PhasedDmd.Cli.Commands;
 
-public sealed class DistillSettings : RunSettings
+public sealed class DistillSettings : ResumableRunSettings
 {
     [CommandOption("--teacher <DIR>")]
     [Description("Teacher model directory (from train-teacher).")]
@@ -104,28 +104,8 @@ public sealed class DistillSettings : RunSettings
     [Description("A distillation config JSON (e.g. a previous run_config.json); explicit options override it.")]
     public string? Config { get; init; }
 
-    [CommandOption("--checkpoint-every <N>")]
-    [Description("Write a resumable checkpoint every N generator updates (and at every phase boundary; default 100).")]
-    public int? CheckpointEvery { get; init; }
-
-    [CommandOption("--resume <DIR>")]
-    [Description("Continue an interrupted run in DIR from its newest intact checkpoint (its saved config is used; options that change it are refused).")]
-    public string? Resume { get; init; }
-
-    [CommandOption("--out <DIR>")]
-    [Description("Output student model directory (required unless --resume).")]
-    public string Out { get; init; } = "";
-
-    public string OutDir => string.IsNullOrWhiteSpace(Out) ? Resume ?? "" : Out;
-
     public override ValidationResult Validate()
-    {
-        if (string.IsNullOrWhiteSpace(Teacher)) return ValidationResult.Error("--teacher DIR is required");
-        if (string.IsNullOrWhiteSpace(Out) && Resume is null) return ValidationResult.Error("--out DIR is required");
-        if (Resume is not null && !string.IsNullOrWhiteSpace(Out) && Path.GetFullPath(Out) != Path.GetFullPath(Resume))
-            return ValidationResult.Error("--resume continues in place: --out must be the same directory or left out");
-        return ValidationResult.Success();
-    }
+        => string.IsNullOrWhiteSpace(Teacher) ? ValidationResult.Error("--teacher DIR is required") : base.Validate();
 
     public DistillConfig ToConfig()
     {

@@ -6,7 +6,7 @@ using Spectre.Console.Cli;
 
 namespace PhasedDmd.Cli.Commands;
 
-public sealed class TrainTeacherSettings : RunSettings
+public sealed class TrainTeacherSettings : ResumableRunSettings
 {
     [CommandOption("--task <TASK>")]
     [Description("gmm1d, ring8, grid9 or mixture (with --mixture). Default: ring8.")]
@@ -48,27 +48,6 @@ public sealed class TrainTeacherSettings : RunSettings
     [Description("Condition on the mixture component (enables classifier-free guidance).")]
     public bool? ClassConditional { get; init; }
 
-    [CommandOption("--checkpoint-every <N>")]
-    [Description("Write a resumable checkpoint every N iterations (default 1000; 0 = never).")]
-    public int? CheckpointEvery { get; init; }
-
-    [CommandOption("--resume <DIR>")]
-    [Description("Continue an interrupted run in DIR from its newest intact checkpoint.")]
-    public string? Resume { get; init; }
-
-    [CommandOption("--out <DIR>")]
-    [Description("Output model directory (required unless --resume).")]
-    public string Out { get; init; } = "";
-
-    public string OutDir => string.IsNullOrWhiteSpace(Out) ? Resume ?? "" : Out;
-
-    public override ValidationResult Validate()
-    {
-        if (string.IsNullOrWhiteSpace(Out) && Resume is null) return ValidationResult.Error("--out DIR is required");
-        if (Resume is not null && !string.IsNullOrWhiteSpace(Out) && Path.GetFullPath(Out) != Path.GetFullPath(Resume))
-            return ValidationResult.Error("--resume continues in place: --out must be the same directory or left out");
-        return ValidationResult.Success();
-    }
 
     /// <summary>Defaults (or the resumed run's saved config), then the --config file, then explicit options.</summary>
     public TeacherConfig ToConfig()
