@@ -9,10 +9,19 @@ public static class ProcessResources
         const string status = "/proc/self/status";
         if (File.Exists(status))
             foreach (var line in File.ReadLines(status))
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal) && TryParseStatusKilobytes(line, out var kb))
+                    return kb * 1024;
         using var p = System.Diagnostics.Process.GetCurrentProcess();
         return p.PeakWorkingSet64;
+    }
+
+    /// <summary>Parses a /proc status line such as "VmHWM:\t  2196 kB" (tabs or spaces, any padding).</summary>
+    public static bool TryParseStatusKilobytes(string line, out long kilobytes)
+    {
+        kilobytes = 0;
+        var fields = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length >= 2 && long.TryParse(fields[1], System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out kilobytes);
     }
 }
 
