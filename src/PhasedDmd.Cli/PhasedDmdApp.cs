@@ -16,6 +16,7 @@ public static class PhasedDmdApp
         {
             config.SetApplicationName("phased-dmd");
             config.PropagateExceptions();
+            config.UseStrictParsing();   // an unknown or misspelt option is an error, never silently ignored
             config.AddCommand<TrainTeacherCommand>("train-teacher")
                 .WithDescription("Train a flow-matching teacher on an analytic task (gmm1d, ring8, grid9, or a mixture JSON).")
                 .WithExample("train-teacher", "--task", "ring8", "--out", "runs/ring8-teacher");

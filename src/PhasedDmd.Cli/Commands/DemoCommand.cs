@@ -32,7 +32,12 @@ public sealed class DemoCommand : Command<DemoSettings>
         var clock = Stopwatch.StartNew();
         var teacherDir = Path.Combine(settings.Out, "teacher");
         var config = new TeacherConfig { Task = "ring8", Seed = settings.Seed };
-        ConsoleProgress.Run("train teacher (ring8)", p => TeacherTrainer.Train(config, teacherDir, p));
+        // The demo regenerates its own outputs: train beside the previous teacher and swap it in only when complete.
+        var incoming = Path.Combine(settings.Out, ".teacher-incoming");
+        if (Directory.Exists(incoming)) Directory.Delete(incoming, recursive: true);
+        ConsoleProgress.Run("train teacher (ring8)", p => TeacherTrainer.Train(config, incoming, p));
+        if (Directory.Exists(teacherDir)) Directory.Delete(teacherDir, recursive: true);
+        Directory.Move(incoming, teacherDir);
         var trainSeconds = clock.Elapsed.TotalSeconds;
 
         var (card, model) = ModelDirectory.Load(teacherDir);

@@ -13,7 +13,7 @@ public sealed class EvalCommand : Command<ModelSamplingSettings>
     {
         var options = settings.ToOptions(5000);
         if (settings.Threads is > 0) set_num_threads(settings.Threads.Value);
-        using var model = LoadedModel.Load(settings.Model, device(options.Device));
+        using var model = LoadedModel.Load(settings.Model, PhasedDmd.Training.Runtime.ResolveDevice(options.Device));
         var card = model.Card;
         if (card.Task.Mixture is not { } mixture)
             throw new InputException($"eval: task '{card.Task.Name}' has no exact distribution to compare with");

@@ -54,7 +54,7 @@ public sealed class SampleCommand : Command<ModelSamplingSettings>
     {
         var options = settings.ToOptions(2000);
         if (settings.Threads is > 0) set_num_threads(settings.Threads.Value);
-        using var model = LoadedModel.Load(settings.Model, device(options.Device));
+        using var model = LoadedModel.Load(settings.Model, PhasedDmd.Training.Runtime.ResolveDevice(options.Device));
         var card = model.Card;
         using (var samples = ModelSampling.Sample(model, options))
         {

@@ -16,6 +16,8 @@ public static class Json
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         RespectNullableAnnotations = true,
         RespectRequiredConstructorParameters = true,
+        // A misspelt key in a config or mixture file is an error, not a silently ignored setting.
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);

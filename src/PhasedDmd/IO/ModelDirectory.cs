@@ -17,13 +17,33 @@ public static class ModelDirectory
     public const string RunConfigFile = "run_config.json";
     public const string LogFile = "train_log.csv";
 
+    /// <summary>Writes the weights atomically, then their SHA-256 beside them (<c>model.safetensors.sha256</c>, sha256sum format).</summary>
     public static void SaveWeights(nn.Module module, string path)
-        => AtomicFile.Write(path, temp => module.save_safetensors(temp));
+    {
+        AtomicFile.Write(path, temp => module.save_safetensors(temp));
+        AtomicFile.WriteAllText(path + ".sha256", $"{Sha256(path)}  {Path.GetFileName(path)}\n");
+    }
 
-    /// <summary>Loads weights strictly: a missing, extra or mis-shaped tensor is an <see cref="InputException"/>.</summary>
+    public static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
+    }
+
+    /// <summary>
+    /// Loads weights strictly: a missing, extra or mis-shaped tensor is an <see cref="InputException"/>,
+    /// and so are weights whose SHA-256 differs from the recorded one (a flipped bit loads silently otherwise).
+    /// </summary>
     public static void LoadWeights(nn.Module module, string path)
     {
         if (!File.Exists(path)) throw new InputException($"weights not found: {path}");
+        var recorded = path + ".sha256";
+        if (File.Exists(recorded))
+        {
+            var expected = File.ReadAllText(recorded).Split(' ', 2)[0].Trim();
+            if (!string.Equals(expected, Sha256(path), StringComparison.OrdinalIgnoreCase))
+                throw new InputException($"corrupt weights in {path}: the SHA-256 differs from {Path.GetFileName(recorded)} (the file was altered or damaged)");
+        }
         try
         {
             module.load_safetensors(path, strict: true);
@@ -39,6 +59,16 @@ public static class ModelDirectory
         Directory.CreateDirectory(dir);
         SaveWeights(model, Path.Combine(dir, WeightsFile));
         Json.Write(Path.Combine(dir, CardFile), card);
+    }
+
+    /// <summary>
+    /// A fresh run must not write into a directory that already holds a model (a teacher, a
+    /// finished student): that would replace its card, config and log. Resume continues in place instead.
+    /// </summary>
+    public static void RequireNoModelIn(string dir, string option = "--out")
+    {
+        if (File.Exists(Path.Combine(dir, CardFile)))
+            throw new InputException($"{option}: {dir} already holds a model ({CardFile}); choose a new directory, delete it, or continue an interrupted run with --resume");
     }
 
     public static ModelCard ReadCard(string dir)

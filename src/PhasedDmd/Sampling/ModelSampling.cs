@@ -50,7 +50,7 @@ public static class ModelSampling
     {
         if (options.N < 1) throw new InputException($"--n: must be ≥ 1 (got {options.N})");
         var card = model.Card;
-        var device = torch.device(options.Device);
+        var device = Runtime.ResolveDevice(options.Device);
         using var generator = Runtime.NewGenerator(options.Seed);
         using var scope = torch.NewDisposeScope();
         var shape = new long[] { options.N }.Concat(card.Network.SampleShape).ToArray();

@@ -11,8 +11,16 @@ public static class Runtime
     {
         if (threads > 0) torch.set_num_threads(threads);
         torch.manual_seed(seed);
+        return ResolveDevice(device);
+    }
+
+    /// <summary>The device by name; CUDA on a machine or libtorch build without it is an input error, not a crash.</summary>
+    public static Device ResolveDevice(string device)
+    {
+        if (device != "cpu" && !device.StartsWith("cuda", StringComparison.Ordinal))
+            throw new InputException($"device: expected cpu or cuda[:N] (got '{device}')");
         if (device.StartsWith("cuda", StringComparison.Ordinal) && !torch.cuda.is_available())
-            throw new InputException($"device: '{device}' requested but CUDA is not available in this libtorch build");
+            throw new InputException($"device: '{device}' requested but CUDA is not available in this libtorch build (the default package is CPU-only; use --device cpu)");
         return torch.device(device);
     }
 
