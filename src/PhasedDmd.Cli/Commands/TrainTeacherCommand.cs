@@ -9,7 +9,7 @@ namespace PhasedDmd.Cli.Commands;
 public sealed class TrainTeacherSettings : ResumableRunSettings
 {
     [CommandOption("--task <TASK>")]
-    [Description("gmm1d, ring8, grid9 or mixture (with --mixture). Default: ring8.")]
+    [Description("gmm1d, ring8, grid9, mixture (with --mixture): an MLP on 2D/1D points; glyphs, motion: a DiT on procedural images / videos. Default: ring8.")]
     public string? Task { get; init; }
 
     [CommandOption("--mixture <FILE>")]
@@ -40,6 +40,14 @@ public sealed class TrainTeacherSettings : ResumableRunSettings
     [Description("MLP linear layers (default 4).")]
     public int? Layers { get; init; }
 
+    [CommandOption("--width <N>")]
+    [Description("DiT width for glyphs/motion (default 128).")]
+    public int? Width { get; init; }
+
+    [CommandOption("--depth <N>")]
+    [Description("DiT blocks for glyphs/motion (default 4).")]
+    public int? Depth { get; init; }
+
     [CommandOption("--ema <DECAY>")]
     [Description("EMA decay of the saved weights, 0 = off (default 0.999).")]
     public double? Ema { get; init; }
@@ -54,7 +62,7 @@ public sealed class TrainTeacherSettings : ResumableRunSettings
     {
         var c = Config is not null ? Json.Read<TeacherConfig>(Config, "config")
               : Resume is not null ? Json.Read<TeacherConfig>(Path.Combine(Resume, ModelDirectory.RunConfigFile), "saved config of the run to resume")
-              : new TeacherConfig();
+              : TeacherConfig.ForTask(Task ?? "ring8");
         return c with
         {
             Task = Task ?? c.Task,
@@ -64,6 +72,8 @@ public sealed class TrainTeacherSettings : ResumableRunSettings
             LearningRate = LearningRate ?? c.LearningRate,
             Hidden = Hidden ?? c.Hidden,
             Layers = Layers ?? c.Layers,
+            Width = Width ?? c.Width,
+            Depth = Depth ?? c.Depth,
             EmaDecay = Ema ?? c.EmaDecay,
             ClassConditional = ClassConditional ?? c.ClassConditional,
             Seed = Seed ?? c.Seed,

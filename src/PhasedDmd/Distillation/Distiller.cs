@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PhasedDmd.Data;
 using PhasedDmd.Diffusion;
 using PhasedDmd.Generators;
 using PhasedDmd.IO;
@@ -55,6 +56,7 @@ public sealed class Distiller
     public ModelCard Run(string outDir, Action<JobProgress>? progress = null, bool resume = false,
                          CancellationToken cancel = default, Action<string>? warn = null)
     {
+        if (!resume) ModelDirectory.RequireNoModelIn(outDir);
         Directory.CreateDirectory(outDir);
         var store = new CheckpointStore(Path.Combine(outDir, "checkpoints"));
         var logPath = Path.Combine(outDir, ModelDirectory.LogFile);
@@ -201,7 +203,8 @@ public sealed class Distiller
                 state.Skipped++;
                 if (++nonFiniteInARow >= _config.MaxNonFiniteInARow)
                     throw new DivergenceException($"distillation diverged in phase {k} at iteration {it}: {nonFiniteInARow} updates in a row with non-finite losses or gradients were skipped; " +
-                        $"the last good checkpoint is kept in {state.Store.Root} (lower the learning rates and resume or restart)");
+                        (state.Store.List().Any() ? $"the last good checkpoint is kept in {state.Store.Root}" : "no checkpoint had been written yet") +
+                        " (lower the learning rates and resume or restart)");
             }
 
             state.Done++;
@@ -307,6 +310,8 @@ public sealed class Distiller
         if (!_teacher.IsConditional) return null;
         if (_teacherCard.Task.Mixture is { } mixture)
             return torch.multinomial(mixture.WeightsTensor(), _config.BatchSize, replacement: true, generator: _rng).to(_device);
+        if (ProceduralTasks.IsProcedural(_teacherCard.Task.Name))
+            return ProceduralTasks.Resolve(_teacherCard.Task.Name).SamplePrompts(_config.BatchSize, _rng).to(_device);
         throw new InputException($"teacher task '{_teacherCard.Task.Name}' is conditional but has no condition source");
     }
 

@@ -5,6 +5,7 @@ namespace PhasedDmd.Models;
 /// <summary>The architecture of a velocity model: saved as JSON beside the weights and used to rebuild it.</summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
 [JsonDerivedType(typeof(MlpSpec), "mlp")]
+[JsonDerivedType(typeof(DitSpec), "dit")]
 public abstract record ModelSpec
 {
     public abstract VelocityModel Build();

@@ -5,7 +5,9 @@ using PhasedDmd.Models;
 namespace PhasedDmd.Training;
 
 /// <summary>
-/// Everything that defines a teacher training run on an analytic task. Saved as
+/// Everything that defines a teacher training run: an MLP on an analytic task (gmm1d, ring8,
+/// grid9, a user mixture) or a DiT on a procedural text-to-image / text-to-video task
+/// (glyphs, motion; start from <see cref="ForTask"/>). Saved as
 /// <c>run_config.json</c> in the model directory; pass it back with --config to replay.
 /// </summary>
 public sealed record TeacherConfig
@@ -23,6 +25,13 @@ public sealed record TeacherConfig
     /// <summary>Fraction of conditions replaced by the null class during training (for CFG).</summary>
     public double ConditionDropout { get; init; } = 0.1;
 
+    // DiT (procedural tasks)
+    public int Width { get; init; } = 128;
+    public int Depth { get; init; } = 4;
+    public int Heads { get; init; } = 4;
+    public int Patch { get; init; } = 4;
+    public int TubeletFrames { get; init; } = 2;
+
     // optimisation
     public int Iterations { get; init; } = 8000;
     public int BatchSize { get; init; } = 512;
@@ -39,6 +48,8 @@ public sealed record TeacherConfig
     // default sampling written into the model card
     public int SampleSteps { get; init; } = 40;
     public string SampleSolver { get; init; } = "euler";
+    /// <summary>Classifier-free guidance scale written into the model card (conditional models).</summary>
+    public double SampleCfg { get; init; } = 1.0;
 
     // run
     public int Seed { get; init; }
@@ -53,7 +64,7 @@ public sealed record TeacherConfig
     public void Validate()
     {
         static void Require(bool ok, string message) { if (!ok) throw new InputException(message); }
-        Require(Task is "gmm1d" or "ring8" or "grid9" or "mixture", $"task: unknown task '{Task}' (expected gmm1d, ring8, grid9 or mixture)");
+        Require(Task is "gmm1d" or "ring8" or "grid9" or "mixture" or "glyphs" or "motion", $"task: unknown task '{Task}' (expected gmm1d, ring8, grid9, mixture, glyphs or motion)");
         Require(Task != "mixture" || !string.IsNullOrEmpty(MixtureFile), "mixtureFile: task 'mixture' needs --mixture FILE");
         Require(Schedule is "flow" or "vp-cosine", $"schedule: unknown schedule '{Schedule}' (expected flow or vp-cosine)");
         Require(Hidden >= 1, $"hidden: must be ≥ 1 (got {Hidden})");
@@ -71,16 +82,48 @@ public sealed record TeacherConfig
         Require(TrainShift > 0, $"trainShift: must be positive (got {TrainShift})");
         Require(SampleSteps >= 1, $"sampleSteps: must be ≥ 1 (got {SampleSteps})");
         Require(SampleSolver is "euler" or "heun", $"sampleSolver: unknown solver '{SampleSolver}' (expected euler or heun)");
+        Require(SampleCfg >= 0 && double.IsFinite(SampleCfg), $"sampleCfg: must be ≥ 0 (got {SampleCfg})");
+        Require(Width >= 8 && Heads >= 1 && Width % Heads == 0, $"width: must be ≥ 8 and divisible by heads {Heads} (got {Width})");
+        Require(Depth >= 1, $"depth: must be ≥ 1 (got {Depth})");
+        Require(Patch >= 1 && TubeletFrames >= 1, $"patch and tubeletFrames: must be ≥ 1 (got {Patch}, {TubeletFrames})");
         Require(Threads >= 0, $"threads: must be ≥ 0 (got {Threads})");
         Require(LogEvery >= 1, $"logEvery: must be ≥ 1 (got {LogEvery})");
         Require(CheckpointEvery >= 0, $"checkpointEvery: must be ≥ 0 (got {CheckpointEvery})");
         Require(Device is "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal), $"device: expected cpu or cuda[:N] (got '{Device}')");
     }
 
-    public GaussianMixture ResolveMixture() => MixtureTasks.Resolve(Task, MixtureFile);
+    public bool IsProcedural => ProceduralTasks.IsProcedural(Task);
 
-    public ModelSpec BuildSpec(GaussianMixture mixture)
-        => new MlpSpec(mixture.Dim, Hidden, Layers, TimeEmbedDim, ClassConditional ? mixture.Count : 0);
+    /// <summary>The exact mixture of an analytic task; null for a procedural one.</summary>
+    public GaussianMixture? ResolveMixture() => IsProcedural ? null : MixtureTasks.Resolve(Task, MixtureFile);
+
+    public ModelSpec BuildSpec(GaussianMixture? mixture)
+    {
+        if (mixture is not null) return new MlpSpec(mixture.Dim, Hidden, Layers, TimeEmbedDim, ClassConditional ? mixture.Count : 0);
+        var task = ProceduralTasks.Resolve(Task);
+        var spec = new DitSpec(task.SampleShape, Patch, TubeletFrames, Width, Depth, Heads, task.Vocabulary.Size, task.Vocabulary.Length);
+        spec.Build().Dispose();   // validates the sizes against the data shape before any work starts
+        return spec;
+    }
+
+    /// <summary>
+    /// The default config of a task: the MLP defaults for analytic tasks; for glyphs and motion a
+    /// DiT sized (by measurement) to train in about 15 minutes on 2 CPU cores.
+    /// </summary>
+    public static TeacherConfig ForTask(string task) => task switch
+    {
+        "glyphs" => new TeacherConfig
+        {
+            Task = task, Width = 128, Depth = 4, Heads = 4, Patch = 2, Iterations = 3000, BatchSize = 64,
+            LearningRate = 5e-4, WarmupIterations = 200, EmaDecay = 0.999, ConditionDropout = 0.1, SampleCfg = 3.0, LogEvery = 50, CheckpointEvery = 500,
+        },
+        "motion" => new TeacherConfig
+        {
+            Task = task, Width = 128, Depth = 4, Heads = 4, Patch = 4, TubeletFrames = 2, Iterations = 3000, BatchSize = 64,
+            LearningRate = 5e-4, WarmupIterations = 200, EmaDecay = 0.999, ConditionDropout = 0.1, SampleCfg = 3.0, LogEvery = 50, CheckpointEvery = 500,
+        },
+        _ => new TeacherConfig { Task = task },
+    };
 
     public NoiseSchedule ResolveSchedule() => NoiseSchedule.FromName(Schedule);
 }

@@ -23,10 +23,12 @@ public static class TeacherTrainer
     {
         config.Validate();
         var mixture = config.ResolveMixture();
+        var procedural = mixture is null ? ProceduralTasks.Resolve(config.Task) : null;
         var schedule = config.ResolveSchedule();
         var device = Runtime.Configure(config.Seed, config.Threads, config.Device);
         using var generator = Runtime.NewGenerator(config.Seed);
 
+        if (!resume) ModelDirectory.RequireNoModelIn(outDir);
         Directory.CreateDirectory(outDir);
         var logPath = Path.Combine(outDir, ModelDirectory.LogFile);
         if (resume)
@@ -65,17 +67,19 @@ public static class TeacherTrainer
             var lr = LearningRateAt(config, it);
             foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
 
-            var (x0, labels) = mixture.Sample(config.BatchSize, generator);
+            var (x0, labels) = procedural?.SampleTraining(config.BatchSize, generator) ?? mixture!.Sample(config.BatchSize, generator);
             x0 = x0.to(device);
             var t = sampler.Sample(config.BatchSize, generator, device);
             var eps = torch.randn(x0.shape, generator: generator).to(device);
-            var tb = t.unsqueeze(1);
+            var tb = t.reshape([t.shape[0], .. Enumerable.Repeat(1L, (int)x0.dim() - 1)]);
             var xt = Parameterization.Noise(schedule, x0, eps, tb);
             var target = Parameterization.VelocityTarget(schedule, x0, eps, tb);
             Tensor? condition = null;
             if (model.IsConditional)
             {
-                var drop = torch.rand(config.BatchSize, generator: generator) < config.ConditionDropout;
+                // Prompt dropout: the null condition ∅ for a fraction of the batch (teaches the unconditional model for CFG).
+                var drop = (torch.rand(config.BatchSize, generator: generator) < config.ConditionDropout)
+                    .reshape([config.BatchSize, .. Enumerable.Repeat(1L, (int)labels.dim() - 1)]);
                 condition = torch.where(drop, model.NullCondition(labels), labels).to(device);
             }
 
@@ -116,9 +120,9 @@ public static class TeacherTrainer
         {
             Role = "teacher",
             Schedule = schedule.Name,
-            Task = new TaskSpec(config.Task == "mixture" ? "mixture" : config.Task, mixture),
+            Task = new TaskSpec(config.Task, mixture),
             Network = spec,
-            Sampling = new SamplingDefaults(config.SampleSteps, config.SampleSolver),
+            Sampling = new SamplingDefaults(config.SampleSteps, config.SampleSolver, model.IsConditional ? config.SampleCfg : 1.0),
         };
         ema?.CopyTo(model);
         ModelDirectory.Save(outDir, card, model);

@@ -96,6 +96,9 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         { ["train-teacher", "--resume", "OUT"], "saved config of the run to resume not found" },
         { ["toy1d", "--boundary", "1.5", "--out", "OUT"], "boundary: must be in (0, 1)" },
         { ["toy1d", "--mixture", "RING", "--out", "OUT"], "must be one-dimensional" },
+        { ["distill", "--teacher", "MODEL", "--wibble", "3", "--out", "OUT"], "wibble" },
+        { ["train-teacher", "--config", "UNKNOWNKEY", "--out", "OUT"], "iterashuns" },
+        { ["train-teacher", "--task", "glyphs", "--width", "30", "--out", "OUT"], "width: must be ≥ 8 and divisible by heads" },
     };
 
     [Theory]
@@ -106,6 +109,7 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         File.WriteAllText(Path.Combine(dir, "malformed.json"), "{\"means\": [1, 2");
         File.WriteAllText(Path.Combine(dir, "zero.json"), """{"means": [1, 2], "stds": [1, 1], "weights": [0, 0]}""");
         File.WriteAllText(Path.Combine(dir, "ring.json"), PhasedDmd.Data.MixtureTasks.Ring8().ToJson());
+        File.WriteAllText(Path.Combine(dir, "unknown.json"), """{"task": "ring8", "iterashuns": 5}""");
         var modelBefore = Directory.GetFiles(teacher.ModelDir).ToDictionary(f => f, File.ReadAllBytes);
         var resolved = args.Select(a => a switch
         {
@@ -115,6 +119,7 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
             "MISSING" => Path.Combine(dir, "missing"),
             "MODEL" => teacher.ModelDir,
             "RING" => Path.Combine(dir, "ring.json"),
+            "UNKNOWNKEY" => Path.Combine(dir, "unknown.json"),
             _ => a,
         }).ToArray();
         var (code, err) = Run(resolved);
@@ -139,5 +144,44 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         var (code, err) = Run("eval", "--model", dir, "--out", Path.Combine(dir, "m.json"));
         Assert.Equal(2, code);
         Assert.Contains("incompatible or corrupt weights", err);
+    }
+
+    [Fact]
+    public void A_flipped_bit_in_the_weights_is_detected_on_load()
+    {
+        var dir = Path.Combine(TestUtil.TempDir(), "teacher");
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles(teacher.ModelDir)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        var weights = Path.Combine(dir, "model.safetensors");
+        var bytes = File.ReadAllBytes(weights);
+        bytes[^8] ^= 0x01;   // inside the last tensor's data: still a well-formed file, just a different number
+        File.WriteAllBytes(weights, bytes);
+        var (code, err) = Run("eval", "--model", dir, "--out", Path.Combine(dir, "m.json"));
+        Assert.Equal(2, code);
+        Assert.Contains("corrupt weights", err);
+        Assert.Contains("SHA-256", err);
+    }
+
+    [Fact]
+    public void A_run_never_writes_into_a_directory_holding_a_model()
+    {
+        var before = Directory.GetFiles(teacher.ModelDir).ToDictionary(f => f, File.ReadAllBytes);
+        var (code, err) = Run("distill", "--teacher", teacher.ModelDir, "--iterations-per-phase", "1", "--out", teacher.ModelDir);
+        Assert.Equal(2, code);
+        Assert.Contains("already holds a model", err);
+        (code, err) = Run("train-teacher", "--task", "gmm1d", "--iterations", "1", "--out", teacher.ModelDir);
+        Assert.Equal(2, code);
+        Assert.Contains("already holds a model", err);
+        foreach (var (f, content) in before) Assert.Equal(content, File.ReadAllBytes(f));
+        Assert.Equal(before.Keys.Order(), Directory.GetFiles(teacher.ModelDir).Order());
+    }
+
+    [Fact]
+    public void Cuda_without_cuda_is_an_input_error()
+    {
+        if (TorchSharp.torch.cuda.is_available()) return;   // only meaningful on a CPU-only build
+        var (code, err) = Run("sample", "--model", teacher.ModelDir, "--device", "cuda", "--out", Path.Combine(TestUtil.TempDir(), "s.csv"));
+        Assert.Equal(2, code);
+        Assert.Contains("CUDA is not available", err);
     }
 }

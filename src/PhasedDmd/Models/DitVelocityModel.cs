@@ -1,0 +1,150 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Models;
+
+/// <summary>
+/// A small text-conditioned diffusion transformer for images [C, H, W] or videos [F, C, H, W].
+/// Patches (tubelets of <see cref="TubeletFrames"/> frames for video) are embedded linearly;
+/// the prompt's token ids are embedded with per-position embeddings and projected to one
+/// vector, which is added to the timestep embedding and conditions every block through
+/// adaLN-Zero. An all-padding prompt is the null prompt ∅ of classifier-free guidance.
+/// </summary>
+public sealed record DitSpec(long[] DataShape, int Patch = 4, int TubeletFrames = 2, int Width = 128, int Depth = 4, int Heads = 4,
+                             int VocabularySize = 32, int PromptLength = 4, int MlpRatio = 4) : ModelSpec
+{
+    public override long[] SampleShape => DataShape;
+
+    public bool IsVideo => DataShape.Length == 4;
+    public long Channels => DataShape[^3];
+    public long Height => DataShape[^2];
+    public long WidthPixels => DataShape[^1];
+    public long FrameCount => IsVideo ? DataShape[0] : 1;
+    public int FramesPerToken => IsVideo ? TubeletFrames : 1;
+    public long Tokens => FrameCount / FramesPerToken * (Height / Patch) * (WidthPixels / Patch);
+    public long PatchDim => FramesPerToken * Channels * Patch * Patch;
+
+    public override VelocityModel Build()
+    {
+        static void Require(bool ok, string message) { if (!ok) throw new InputException($"dit spec: {message}"); }
+        Require(DataShape.Length is 3 or 4 && DataShape.All(d => d >= 1), $"dataShape must be [C, H, W] or [F, C, H, W] (got [{string.Join(", ", DataShape)}])");
+        Require(Patch >= 1 && Height % Patch == 0 && WidthPixels % Patch == 0, $"patch {Patch} must divide the image size {Height}×{WidthPixels}");
+        Require(!IsVideo || (TubeletFrames >= 1 && FrameCount % TubeletFrames == 0), $"tubeletFrames {TubeletFrames} must divide the frame count {FrameCount}");
+        Require(Width >= 8 && Heads >= 1 && Width % Heads == 0, $"width {Width} must be ≥ 8 and divisible by heads {Heads}");
+        Require(Depth >= 1 && MlpRatio >= 1, $"depth {Depth} and mlpRatio {MlpRatio} must be ≥ 1");
+        Require(VocabularySize >= 2 && PromptLength >= 1, $"vocabularySize {VocabularySize} ≥ 2 and promptLength {PromptLength} ≥ 1 required");
+        return new DitVelocityModel(this);
+    }
+}
+
+public sealed class DitVelocityModel : VelocityModel
+{
+    private const int TimeFrequencies = 128;
+    private readonly DitSpec _spec;
+    private readonly LoraLinear patch_embed, time_in, time_out, text_proj, text_out, final_modulation, final_out;
+    private readonly Parameter pos_embed, prompt_pos_embed;
+    private readonly Embedding token_embed;
+    private readonly ModuleList<DitBlock> blocks;
+
+    public DitVelocityModel(DitSpec spec) : base(nameof(DitVelocityModel))
+    {
+        _spec = spec;
+        var w = spec.Width;
+        patch_embed = new LoraLinear((int)spec.PatchDim, w);
+        pos_embed = new Parameter(torch.randn(1, spec.Tokens, w) * 0.02);
+        time_in = new LoraLinear(TimeFrequencies, w);
+        time_out = new LoraLinear(w, w);
+        token_embed = nn.Embedding(spec.VocabularySize, w);
+        prompt_pos_embed = new Parameter(torch.randn(1, spec.PromptLength, w) * 0.02);
+        text_proj = new LoraLinear(spec.PromptLength * w, w);
+        text_out = new LoraLinear(w, w);
+        blocks = new ModuleList<DitBlock>();
+        for (var i = 0; i < spec.Depth; i++) blocks.Add(new DitBlock(w, spec.Heads, spec.MlpRatio));
+        final_modulation = new LoraLinear(w, 2 * w);
+        final_out = new LoraLinear(w, (int)spec.PatchDim);
+        using (torch.no_grad())
+        {
+            // adaLN-Zero: the network starts as the zero velocity and each block as the identity.
+            foreach (var l in new[] { final_modulation, final_out }) { l.weight.zero_(); l.bias!.zero_(); }
+        }
+        RegisterComponents();
+    }
+
+    public override ModelSpec Spec => _spec;
+    public override bool IsConditional => true;
+    public override Tensor NullCondition(Tensor condition) => torch.zeros_like(condition);
+
+    public override Tensor Forward(Tensor x, Tensor t, Tensor? condition)
+    {
+        using var scope = torch.NewDisposeScope();
+        var batch = x.shape[0];
+        condition ??= torch.zeros([batch, _spec.PromptLength], dtype: ScalarType.Int64, device: x.device);
+        var h = patch_embed.forward(Patchify(x)) + pos_embed;
+        var c = time_out.forward(nn.functional.silu(time_in.forward(TimeEmbedding.Sinusoidal(t, TimeFrequencies))))
+              + EncodePrompt(condition);
+        var cs = nn.functional.silu(c);
+        foreach (var block in blocks) h = block.Forward(h, cs);
+        var mod = final_modulation.forward(cs).unsqueeze(1).chunk(2, dim: -1);
+        h = Modulate(nn.functional.layer_norm(h, [_spec.Width], eps: 1e-6), mod[0], mod[1]);
+        return Unpatchify(final_out.forward(h)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The tiny text encoder: token + position embeddings, flattened and projected (keeps word order).</summary>
+    public Tensor EncodePrompt(Tensor tokens)
+    {
+        var e = token_embed.forward(tokens) + prompt_pos_embed;
+        return text_out.forward(nn.functional.silu(text_proj.forward(e.flatten(1))));
+    }
+
+    internal static Tensor Modulate(Tensor h, Tensor shift, Tensor scale) => h * (scale + 1) + shift;
+
+    /// <summary>[B, (F,) C, H, W] → [B, tokens, patchDim]; tokens ordered (frame group, row, column).</summary>
+    public Tensor Patchify(Tensor x)
+    {
+        var s = _spec;
+        long b = x.shape[0], p = s.Patch, gh = s.Height / p, gw = s.WidthPixels / p, tf = s.FramesPerToken, gf = s.FrameCount / tf;
+        var v = x.reshape(b, gf, tf, s.Channels, gh, p, gw, p);
+        return v.permute(0, 1, 4, 6, 2, 3, 5, 7).reshape(b, gf * gh * gw, s.PatchDim);
+    }
+
+    /// <summary>The inverse of <see cref="Patchify"/>.</summary>
+    public Tensor Unpatchify(Tensor tokens)
+    {
+        var s = _spec;
+        long b = tokens.shape[0], p = s.Patch, gh = s.Height / p, gw = s.WidthPixels / p, tf = s.FramesPerToken, gf = s.FrameCount / tf;
+        var v = tokens.reshape(b, gf, gh, gw, tf, s.Channels, p, p).permute(0, 1, 4, 5, 2, 6, 3, 7);
+        return v.reshape([b, .. s.DataShape]);
+    }
+}
+
+/// <summary>A transformer block with adaLN-Zero conditioning (Peebles &amp; Xie, 2023).</summary>
+public sealed class DitBlock : nn.Module
+{
+    private readonly int _heads;
+    private readonly LoraLinear modulation, qkv, proj, fc1, fc2;
+
+    public DitBlock(int width, int heads, int mlpRatio) : base(nameof(DitBlock))
+    {
+        _heads = heads;
+        modulation = new LoraLinear(width, 6 * width);
+        qkv = new LoraLinear(width, 3 * width);
+        proj = new LoraLinear(width, width);
+        fc1 = new LoraLinear(width, mlpRatio * width);
+        fc2 = new LoraLinear(mlpRatio * width, width);
+        using (torch.no_grad()) { modulation.weight.zero_(); modulation.bias!.zero_(); }
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor h, Tensor c)
+    {
+        var m = modulation.forward(c).unsqueeze(1).chunk(6, dim: -1);   // shift, scale, gate for attention and MLP
+        long b = h.shape[0], n = h.shape[1], w = h.shape[2], d = w / _heads;
+        var a = DitVelocityModel.Modulate(nn.functional.layer_norm(h, [w], eps: 1e-6), m[0], m[1]);
+        var q = qkv.forward(a).reshape(b, n, 3, _heads, d).permute(2, 0, 3, 1, 4);
+        var attended = nn.functional.scaled_dot_product_attention(q[0], q[1], q[2]);
+        h = h + m[2] * proj.forward(attended.transpose(1, 2).reshape(b, n, w));
+        var f = DitVelocityModel.Modulate(nn.functional.layer_norm(h, [w], eps: 1e-6), m[3], m[4]);
+        return h + m[5] * fc2.forward(nn.functional.gelu(fc1.forward(f)));
+    }
+}

@@ -1,0 +1,141 @@
+using PhasedDmd.Data;
+using PhasedDmd.Diffusion;
+using PhasedDmd.IO;
+using PhasedDmd.Models;
+using PhasedDmd.Training;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Tests.Models;
+
+[Collection(SerialCollection.Name)]
+public class DitTests
+{
+    private static DitSpec ImageSpec => new([3, 16, 16], Patch: 4, Width: 32, Depth: 2, Heads: 4, VocabularySize: new GlyphsTask().Vocabulary.Size, PromptLength: 4);
+    private static DitSpec VideoSpec => new([8, 1, 16, 16], Patch: 4, TubeletFrames: 2, Width: 32, Depth: 2, Heads: 2, VocabularySize: new MotionTask().Vocabulary.Size, PromptLength: 3);
+
+    /// <summary>Randomises every parameter (the zero-initialised adaLN and output layers included) so outputs depend on all inputs.</summary>
+    private static DitVelocityModel Randomised(DitSpec spec, int seed = 0)
+    {
+        torch.manual_seed(seed);
+        var model = (DitVelocityModel)spec.Build();
+        using var _ = torch.no_grad();
+        foreach (var p in model.parameters()) p.normal_(0, 0.2);
+        return model;
+    }
+
+    [Fact]
+    public void Patchify_and_unpatchify_are_inverse_and_tubelets_group_consecutive_frames()
+    {
+        foreach (var spec in new[] { ImageSpec, VideoSpec })
+        {
+            using var model = (DitVelocityModel)spec.Build();
+            using var x = torch.randn([2, .. spec.DataShape]);
+            using var tokens = model.Patchify(x);
+            Assert.Equal(new[] { 2, spec.Tokens, spec.PatchDim }, tokens.shape);
+            using var back = model.Unpatchify(tokens);
+            Assert.Equal(0.0, TestUtil.MaxAbs(x, back));
+        }
+        // First video token = frames 0–1, rows 0–3, columns 0–3 of the clip.
+        using var video = (DitVelocityModel)VideoSpec.Build();
+        using var clip = torch.arange(8 * 16 * 16, dtype: ScalarType.Float32).reshape(1, 8, 1, 16, 16);
+        using var first = video.Patchify(clip)[0, 0];
+        using var expected = clip[0, TensorIndex.Slice(0, 2), 0, TensorIndex.Slice(0, 4), TensorIndex.Slice(0, 4)].reshape(-1);
+        Assert.Equal(0.0, TestUtil.MaxAbs(first, expected));
+    }
+
+    [Fact]
+    public void Output_has_the_data_shape_and_starts_at_zero_velocity()
+    {
+        foreach (var spec in new[] { ImageSpec, VideoSpec })
+        {
+            using var model = spec.Build();
+            using var x = torch.randn([3, .. spec.DataShape]);
+            using var t = torch.rand(3);
+            using var prompts = torch.randint(1, spec.VocabularySize, [3, spec.PromptLength]);
+            using var v = model.Forward(x, t, prompts);
+            Assert.Equal(x.shape, v.shape);
+            Assert.Equal(0.0, TestUtil.Scalar(v.abs().max()));   // adaLN-Zero initialisation
+        }
+    }
+
+    [Fact]
+    public void The_prompt_conditions_the_output_and_word_order_matters()
+    {
+        var task = new GlyphsTask();
+        using var model = Randomised(ImageSpec);
+        using var x = torch.randn([1, 3, 16, 16]);
+        using var t = torch.full(1, 0.5f);
+        Tensor V(string prompt) => model.Forward(x, t, task.Encode([prompt]));
+        using var a = V("red 7 on blue");
+        using var swapped = V("blue 7 on red");
+        using var other = V("red 8 on blue");
+        using var nul = model.Forward(x, t, model.NullCondition(task.Encode(["red 7 on blue"])));
+        using var none = model.Forward(x, t, null);
+        Assert.True(TestUtil.MaxAbs(a, swapped) > 1e-3);
+        Assert.True(TestUtil.MaxAbs(a, other) > 1e-3);
+        Assert.True(TestUtil.MaxAbs(a, nul) > 1e-3);
+        Assert.Equal(0.0, TestUtil.MaxAbs(nul, none));   // no condition = the null prompt (all padding)
+        Assert.Equal(0.0, TestUtil.Scalar(model.NullCondition(task.Encode(["red 7 on blue"])).abs().sum()));
+    }
+
+    [Fact]
+    public void Classifier_free_guidance_is_the_linear_combination_of_two_passes()
+    {
+        using var model = Randomised(VideoSpec, seed: 1);
+        var task = new MotionTask();
+        using var x = torch.randn([2, 8, 1, 16, 16]);
+        using var t = torch.tensor(new[] { 0.3f, 0.8f });
+        using var prompts = task.Encode(["square moving left", "circle moving up"]);
+        using var vc = model.Forward(x, t, prompts);
+        using var vu = model.Forward(x, t, model.NullCondition(prompts));
+        using var guided = model.GuidedVelocity(x, t, prompts, 3.0);
+        using var expected = vu + 3.0 * (vc - vu);
+        Assert.True(TestUtil.MaxAbs(guided, expected) < 1e-4);
+        using var one = model.GuidedVelocity(x, t, prompts, 1.0);
+        Assert.True(TestUtil.MaxAbs(one, vc) < 1e-6);
+    }
+
+    [Fact]
+    public void Samples_in_a_batch_do_not_interact()
+    {
+        using var model = Randomised(ImageSpec, seed: 2);
+        using var x = torch.randn([4, 3, 16, 16]);
+        using var t = torch.rand(4);
+        using var prompts = torch.randint(1, ImageSpec.VocabularySize, [4, 4]);
+        using var all = model.Forward(x, t, prompts);
+        using var single = model.Forward(x[TensorIndex.Slice(2, 3)], t[TensorIndex.Slice(2, 3)], prompts[TensorIndex.Slice(2, 3)]);
+        Assert.True(TestUtil.MaxAbs(all[TensorIndex.Slice(2, 3)], single) < 1e-5);
+    }
+
+    [Fact]
+    public void A_dit_model_directory_round_trips_exactly_and_has_lora_targets()
+    {
+        using var model = Randomised(VideoSpec, seed: 3);
+        var dir = TestUtil.TempDir();
+        var card = new ModelCard { Task = new TaskSpec("motion"), Network = VideoSpec, Sampling = new SamplingDefaults(40, "euler", 3.0) };
+        ModelDirectory.Save(dir, card, model);
+        var (loadedCard, loaded) = ModelDirectory.Load(dir);
+        using (loaded)
+        {
+            Assert.Equal(VideoSpec.DataShape, ((DitSpec)loadedCard.Network).DataShape);
+            Assert.Equal(3.0, loadedCard.Sampling.Cfg);
+            using var x = torch.randn([2, 8, 1, 16, 16]);
+            using var t = torch.rand(2);
+            using var p = torch.randint(1, VideoSpec.VocabularySize, [2, 3]);
+            Assert.Equal(0.0, TestUtil.MaxAbs(model.Forward(x, t, p), loaded.Forward(x, t, p)));
+        }
+        // every projection of every block can carry an adapter
+        Assert.True(model.AdaptableLayers().Count() >= 5 * VideoSpec.Depth);
+    }
+
+    [Theory]
+    [InlineData(5, 2, "patch 5 must divide")]
+    [InlineData(4, 3, "tubeletFrames 3 must divide")]
+    public void Impossible_sizes_are_input_errors(int patch, int tubelet, string message)
+    {
+        var e = Assert.Throws<InputException>(() => (VideoSpec with { Patch = patch, TubeletFrames = tubelet }).Build());
+        Assert.Contains(message, e.Message);
+    }
+}
