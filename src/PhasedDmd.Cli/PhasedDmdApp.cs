@@ -61,6 +61,16 @@ public static class PhasedDmdApp
             WriteError(Unwrap(e).Message);
             return 3;
         }
+        catch (Exception e) when (Unwrap(e) is DirectoryNotFoundException or UnauthorizedAccessException or PathTooLongException)
+        {
+            WriteError($"cannot use that path: {Unwrap(e).Message}");   // a bad --out / --model path: input, not a crash
+            return UsageError;
+        }
+        catch (Exception e) when (Unwrap(e) is IOException)
+        {
+            WriteError($"I/O error (disk full or unreadable file?): {Unwrap(e).Message}; files already saved are kept");
+            return 1;
+        }
         catch (Exception e)
         {
             WriteError($"{Unwrap(e).GetType().Name}: {Unwrap(e).Message}");

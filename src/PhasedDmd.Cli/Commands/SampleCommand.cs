@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Text;
 using PhasedDmd.IO;
+using PhasedDmd;
 using PhasedDmd.Plotting;
 using PhasedDmd.Sampling;
 using Spectre.Console;
@@ -48,14 +49,34 @@ public class ModelSamplingSettings : RunSettings
         => new(N ?? defaultN, Steps, Solver, Cfg, Seed ?? 0, Device ?? "cpu");
 }
 
-public sealed class SampleCommand : Command<ModelSamplingSettings>
+public sealed class SampleSettings : ModelSamplingSettings
 {
-    public override int Execute(CommandContext context, ModelSamplingSettings settings, CancellationToken cancellationToken)
+    [CommandOption("--prompt <TEXT>")]
+    [Description("Prompt of a text-conditioned model (glyphs, motion); repeat for several columns. Default: the first --columns evaluation prompts.")]
+    public string[]? Prompts { get; init; }
+
+    [CommandOption("--seeds <N>")]
+    [Description("Rows of the image grid: one seed per row, the same noise for every prompt (default 4).")]
+    public int? Seeds { get; init; }
+
+    [CommandOption("--columns <N>")]
+    [Description("Number of evaluation prompts when no --prompt is given (default 6).")]
+    public int? Columns { get; init; }
+}
+
+public sealed class SampleCommand : Command<SampleSettings>
+{
+    public override int Execute(CommandContext context, SampleSettings settings, CancellationToken cancellationToken)
     {
         var options = settings.ToOptions(2000);
         if (settings.Threads is > 0) set_num_threads(settings.Threads.Value);
         using var model = LoadedModel.Load(settings.Model, PhasedDmd.Training.Runtime.ResolveDevice(options.Device));
         var card = model.Card;
+        if (PhasedDmd.Data.ProceduralTasks.IsProcedural(card.Task.Name))
+        {
+            WriteGrid(model, settings, options);
+            return 0;
+        }
         using (var samples = ModelSampling.Sample(model, options))
         {
             var points = TensorExport.ToMatrix(samples);
@@ -66,6 +87,33 @@ public sealed class SampleCommand : Command<ModelSamplingSettings>
             AnsiConsole.MarkupLine($"wrote {points.GetLength(0)} samples to {Markup.Escape(settings.Out)} and {Markup.Escape(png)}");
         }
         return 0;
+    }
+
+    /// <summary>Rows = seeds, columns = prompts (paper Fig. 3); videos as frame strips plus an animated PNG.</summary>
+    private static void WriteGrid(LoadedModel model, SampleSettings settings, SampleOptions options)
+    {
+        var task = PhasedDmd.Data.ProceduralTasks.Resolve(model.Card.Task.Name);
+        var columns = settings.Columns ?? 6;
+        if (columns < 1) throw new InputException($"--columns: must be ≥ 1 (got {columns})");
+        var prompts = settings.Prompts is { Length: > 0 } given ? given : task.EvaluationPrompts.Take(columns).ToArray();
+        foreach (var p in prompts) task.Vocabulary.Encode(p);   // unknown words are input errors before any work
+        var seeds = settings.Seeds ?? 4;
+        if (seeds < 1) throw new InputException($"--seeds: must be ≥ 1 (got {seeds})");
+        if (!settings.Out.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+            throw new InputException($"--out: a {task.Name} model writes an image grid; give a .png file (got {settings.Out})");
+        using var samples = ModelSampling.SamplePromptGrid(model, prompts, seeds, options);
+        var video = samples.dim() == 5;
+        ImageGrid.Save(settings.Out, samples, seeds, prompts.Length, prompts, zoom: video ? 3 : 6);
+        var written = settings.Out;
+        if (video)
+        {
+            var frames = Enumerable.Range(0, (int)samples.shape[1]).Select(f => ImageGrid.Render(samples, seeds, prompts.Length, prompts, zoom: 6, frame: f)).ToList();
+            var apng = Path.ChangeExtension(settings.Out, ".apng");
+            AnimatedPng.Save(apng, frames);
+            foreach (var f in frames) f.Dispose();
+            written += $" and {apng}";
+        }
+        AnsiConsole.MarkupLine($"wrote a {seeds}×{prompts.Length} grid ({model.Card.Role}) to {Markup.Escape(written)}");
     }
 
     public static void WriteCsv(string path, float[,] points)

@@ -1,3 +1,4 @@
+using PhasedDmd.Data;
 using PhasedDmd.Diffusion;
 using PhasedDmd.Generators;
 using PhasedDmd.IO;
@@ -58,7 +59,38 @@ public static class ModelSampling
         Tensor? condition = null;
         if (model.IsConditional && card.Task.Mixture is { } mixture)
             condition = torch.multinomial(mixture.WeightsTensor(), options.N, replacement: true, generator: generator).to(device);
+        else if (ProceduralTasks.IsProcedural(card.Task.Name))   // prompts drawn from the task's prompt distribution
+            condition = ProceduralTasks.Resolve(card.Task.Name).SamplePrompts(options.N, generator).to(device);
+        return Integrate(model, noise, condition, generator, options).cpu().MoveToOuterDisposeScope();
+    }
 
+    /// <summary>
+    /// Samples a text-conditioned model on a grid: row r uses the noise of seed (options.Seed + r)
+    /// for every prompt, so a row shows how one starting noise renders each prompt and a column
+    /// shows the diversity of one prompt across seeds (paper Fig. 3). Returns [seeds × prompts, …] row-major.
+    /// </summary>
+    public static Tensor SamplePromptGrid(LoadedModel model, IReadOnlyList<string> prompts, int seeds, SampleOptions options)
+    {
+        if (!ProceduralTasks.IsProcedural(model.Card.Task.Name))
+            throw new InputException($"--prompt: task '{model.Card.Task.Name}' is not text-conditioned");
+        if (prompts.Count == 0 || seeds < 1) throw new InputException("--prompt and --seeds: need at least one prompt and one seed");
+        var task = ProceduralTasks.Resolve(model.Card.Task.Name);
+        using var scope = torch.NewDisposeScope();
+        var device = Runtime.ResolveDevice(options.Device);
+        var shape = model.Card.Network.SampleShape;
+        var noise = torch.cat(Enumerable.Range(0, seeds).Select(r =>
+        {
+            using var g = Runtime.NewGenerator(options.Seed + r);
+            return torch.randn([1, .. shape], generator: g).expand([prompts.Count, .. shape]);
+        }).ToArray()).to(device);
+        var condition = task.Encode(Enumerable.Range(0, seeds).SelectMany(_ => prompts)).to(device);
+        using var generator = Runtime.NewGenerator(options.Seed);
+        return Integrate(model, noise, condition, generator, options).cpu().MoveToOuterDisposeScope();
+    }
+
+    private static Tensor Integrate(LoadedModel model, Tensor noise, Tensor? condition, Generator generator, SampleOptions options)
+    {
+        var card = model.Card;
         if (model.Student is { } student)
         {
             if (options.Steps is { } st && st != student.Layout.Steps)
@@ -67,14 +99,14 @@ public static class ModelSampling
                 throw new InputException("--solver: a student uses its own rollout solver");
             if (options.Cfg is { } c && c != 1.0)
                 throw new InputException("--cfg: students sample with CFG 1 (guidance is distilled into them)");
-            return student.Sample(noise, condition, generator).cpu().MoveToOuterDisposeScope();
+            return student.Sample(noise, condition, generator);
         }
         var steps = options.Steps ?? card.Sampling.Steps;
         if (steps < 1) throw new InputException($"--steps: must be ≥ 1 (got {steps})");
         var solver = OdeSolvers.Parse(options.Solver ?? card.Sampling.Solver);
         var cfg = options.Cfg ?? card.Sampling.Cfg;
         var times = Timesteps.Grid(steps, card.Sampling.Shift);
-        return OdeSolvers.Integrate(model.Network!, noise, times, condition, cfg, solver).cpu().MoveToOuterDisposeScope();
+        return OdeSolvers.Integrate(model.Network!, noise, times, condition, cfg, solver);
     }
 
     /// <summary>Teacher-only convenience overload.</summary>

@@ -97,6 +97,7 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         { ["toy1d", "--boundary", "1.5", "--out", "OUT"], "boundary: must be in (0, 1)" },
         { ["toy1d", "--mixture", "RING", "--out", "OUT"], "must be one-dimensional" },
         { ["distill", "--teacher", "MODEL", "--wibble", "3", "--out", "OUT"], "wibble" },
+        { ["distill", "--teacher", "MODEL", "--iterations-per-phase", "1", "--out", "AFILE/sub"], "cannot use that path" },
         { ["train-teacher", "--config", "UNKNOWNKEY", "--out", "OUT"], "iterashuns" },
         { ["train-teacher", "--task", "glyphs", "--width", "30", "--out", "OUT"], "width: must be ≥ 8 and divisible by heads" },
     };
@@ -110,6 +111,7 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         File.WriteAllText(Path.Combine(dir, "zero.json"), """{"means": [1, 2], "stds": [1, 1], "weights": [0, 0]}""");
         File.WriteAllText(Path.Combine(dir, "ring.json"), PhasedDmd.Data.MixtureTasks.Ring8().ToJson());
         File.WriteAllText(Path.Combine(dir, "unknown.json"), """{"task": "ring8", "iterashuns": 5}""");
+        File.WriteAllText(Path.Combine(dir, "afile"), "not a directory");
         var modelBefore = Directory.GetFiles(teacher.ModelDir).ToDictionary(f => f, File.ReadAllBytes);
         var resolved = args.Select(a => a switch
         {
@@ -120,6 +122,7 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
             "MODEL" => teacher.ModelDir,
             "RING" => Path.Combine(dir, "ring.json"),
             "UNKNOWNKEY" => Path.Combine(dir, "unknown.json"),
+            "AFILE/sub" => Path.Combine(dir, "afile", "sub"),
             _ => a,
         }).ToArray();
         var (code, err) = Run(resolved);

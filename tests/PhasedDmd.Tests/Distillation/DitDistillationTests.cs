@@ -53,4 +53,32 @@ public class DitDistillationTests
         Assert.Equal(new long[] { 3 }.Concat(teacherCard.Network.SampleShape).ToArray(), samples.shape);
         Assert.True(samples.isfinite().all().item<bool>());
     }
+
+    [Fact]
+    public void Sampling_a_text_to_video_model_writes_a_seed_by_prompt_grid_and_an_animation()
+    {
+        var root = TestUtil.TempDir();
+        var teacherDir = Path.Combine(root, "teacher");
+        TeacherTrainer.Train(TinyTeacher("motion") with { Iterations = 2 }, teacherDir);
+        var png = Path.Combine(root, "grid.png");
+        var code = PhasedDmd.Cli.PhasedDmdApp.Run(["sample", "--model", teacherDir, "--steps", "2", "--seeds", "3",
+            "--prompt", "square moving left", "--prompt", "circle moving up", "--out", png]);
+        Assert.Equal(0, code);
+        using var grid = SkiaSharp.SKBitmap.Decode(png);
+        // 3 rows of 16·3-pixel-high cells and 2 columns of 8-frame strips, plus gaps and a title bar
+        Assert.Equal(2 + 2 * (8 * 16 * 3 + 7 + 2), grid.Width);
+        Assert.Equal(14 + 2 + 3 * (16 * 3 + 2), grid.Height);
+        var apng = Path.ChangeExtension(png, ".apng");
+        Assert.Equal(8, PhasedDmd.Plotting.AnimatedPng.Chunks(File.ReadAllBytes(apng)).Count(c => c.Type == "fcTL"));
+        // the same seed row uses the same noise for every prompt, and a different seed differs
+        var (card, model) = ModelDirectory.Load(teacherDir);
+        using (model)
+        using (var loaded = new LoadedModel { Card = card, Network = model })
+        using (var samples = ModelSampling.SamplePromptGrid(loaded, ["square moving left", "square moving left"], 2, new SampleOptions(Steps: 2)))
+        {
+            Assert.Equal(0.0, TestUtil.MaxAbs(samples[0], samples[1]));
+            Assert.True(TestUtil.MaxAbs(samples[0], samples[2]) > 1e-3);
+        }
+        Assert.Equal(2, PhasedDmd.Cli.PhasedDmdApp.Run(["sample", "--model", teacherDir, "--prompt", "hexagon moving left", "--out", png]));
+    }
 }
