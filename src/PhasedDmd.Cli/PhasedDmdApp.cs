@@ -48,7 +48,7 @@ public static class PhasedDmdApp
         }
         catch (Exception e) when (Unwrap(e) is InputException or CommandParseException or CommandRuntimeException or CommandConfigurationException)
         {
-            WriteError(Unwrap(e).Message);
+            WriteError(NameTheOption(Unwrap(e).Message, args));
             return UsageError;
         }
         catch (Exception e) when (Unwrap(e) is OperationCanceledException)
@@ -85,6 +85,17 @@ public static class PhasedDmdApp
     /// </summary>
     public static string[] NormalizeArguments(string[] args)
         => args.Select(a => a == "--n" ? "-n" : a.StartsWith("--n=", StringComparison.Ordinal) ? "-n=" + a[4..] : a).ToArray();
+
+    /// <summary>Spectre's "Failed to convert 'x' to Nullable`1." does not say which option; find it in the arguments.</summary>
+    internal static string NameTheOption(string message, string[] args)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(message, @"^Failed to convert '(.*)' to (\S+)\.?$");
+        if (!m.Success) return message;
+        var value = m.Groups[1].Value;
+        var at = Array.IndexOf(args, value);
+        var option = at > 0 && args[at - 1].StartsWith('-') ? args[at - 1] : "an option";
+        return $"{option}: '{value}' is not a valid value (expected a number)";
+    }
 
     private static Exception Unwrap(Exception e)
     {

@@ -73,7 +73,7 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         { ["train-teacher", "--iterations", "-5", "--out", "OUT"], "iterations:" },
         { ["train-teacher", "--config", "MALFORMED", "--out", "OUT"], "is malformed" },
         { ["train-teacher", "--task", "ring8"], "--out DIR is required" },
-        { ["train-teacher", "--iterations", "many", "--out", "OUT"], "many" },
+        { ["train-teacher", "--iterations", "many", "--out", "OUT"], "--iterations: 'many' is not a valid value" },
         { ["sample", "--model", "MISSING", "--out", "OUT"], "model directory not found" },
         { ["eval", "--model", "MISSING", "--out", "OUT"], "model directory not found" },
         { ["sample", "--model", "MODEL", "--solver", "rk45", "--out", "OUT"], "unknown solver 'rk45'" },
