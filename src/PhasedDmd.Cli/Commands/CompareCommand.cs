@@ -52,7 +52,8 @@ public sealed class CompareCommand : Command<CompareSettings>
             Base = s.Config is null ? new Distillation.DistillConfig() : Json.Read<Distillation.DistillConfig>(s.Config, "config"),
         };
         foreach (var entry in MethodComparison.StandardEntries(settings)) entry.Config?.Validate();
-        var rows = ConsoleProgress.Run("compare", p => MethodComparison.Run(s.Teacher, settings, s.Out, progress: p));
+        var rows = ConsoleProgress.Run("compare", p => MethodComparison.Run(s.Teacher, settings, s.Out, progress: p,
+            warn: w => Console.Error.WriteLine($"warning: {w}")));
         AnsiConsole.WriteLine(MethodComparison.Markdown(rows));
         AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.Combine(s.Out, "compare.md"))}");
         return 0;

@@ -111,7 +111,7 @@ public sealed class DistillSettings : ResumableRunSettings
     {
         var c = Config is not null ? Json.Read<DistillConfig>(Config, "config")
               : Resume is not null ? Json.Read<DistillConfig>(Path.Combine(Resume, ModelDirectory.RunConfigFile), "saved config of the run to resume")
-              : new DistillConfig();
+              : DistillConfig.ForTeacher(ModelDirectory.ReadCard(Teacher));
         var method = Method ?? c.Method;
         // The single-expert baselines default to their own shape unless told otherwise.
         var defaultSteps = method == "dmd" ? 1 : c.Steps;

@@ -38,6 +38,19 @@ public enum Truncation
 /// </summary>
 public sealed record DistillConfig
 {
+    /// <summary>
+    /// The defaults for a teacher: the MLP defaults for analytic tasks; for the DiT teachers of
+    /// glyphs and motion a smaller batch and fewer fake updates (sized by measurement to distil
+    /// in minutes on 2 CPU cores), and the teacher's own guidance scale.
+    /// </summary>
+    public static DistillConfig ForTeacher(IO.ModelCard teacher) => Data.ProceduralTasks.IsProcedural(teacher.Task.Name)
+        ? new DistillConfig
+        {
+            BatchSize = 32, FakeUpdatesPerGeneratorUpdate = 2, IterationsPerPhase = 300, GeneratorLearningRate = 1e-4, FakeLearningRate = 1e-4,
+            TeacherCfg = teacher.Sampling.Cfg, LogEvery = 10, CheckpointEvery = 50,
+        }
+        : new DistillConfig();
+
     public string Method { get; init; } = "phased";
     public int Steps { get; init; } = 4;
     public int Phases { get; init; } = 2;

@@ -51,7 +51,8 @@ public static class MethodComparison
         ];
     }
 
-    public static List<ComparisonRow> Run(string teacherDir, ComparisonSettings settings, string outDir, IReadOnlyList<ComparisonEntry>? entries = null, Action<JobProgress>? progress = null)
+    public static List<ComparisonRow> Run(string teacherDir, ComparisonSettings settings, string outDir, IReadOnlyList<ComparisonEntry>? entries = null,
+                                          Action<JobProgress>? progress = null, Action<string>? warn = null)
     {
         entries ??= StandardEntries(settings);
         Directory.CreateDirectory(outDir);
@@ -66,16 +67,14 @@ public static class MethodComparison
             {
                 progress?.Invoke(new JobProgress(done, total, $"{entry.Name} seed {seed}"));
                 var dir = Path.Combine(outDir, entry.Name, $"seed{seed}");
-                var clock = Stopwatch.StartNew();
+                var seconds = double.NaN;
                 string modelDir;
                 if (entry.Config is null) modelDir = teacherDir;
                 else
                 {
-                    var (card, teacher) = ModelDirectory.Load(teacherDir);
-                    using (teacher) new Distiller(entry.Config with { Seed = seed }, card, teacher).Run(dir);
+                    seconds = Distil(teacherDir, entry.Config with { Seed = seed }, dir, warn);
                     modelDir = dir;
                 }
-                var seconds = clock.Elapsed.TotalSeconds;
                 using var model = LoadedModel.Load(modelDir);
                 using var samples = ModelSampling.Sample(model, new SampleOptions(N: settings.EvalSamples, Seed: 10_000 + seed));
                 var m = MixtureMetrics.Evaluate(model.Card.Task.Mixture!, samples, seed);
@@ -86,7 +85,7 @@ public static class MethodComparison
                 perSeed.Add(new Dictionary<string, double>
                 {
                     ["mode_coverage"] = m.ModeCoverage, ["weight_tv"] = m.WeightTv, ["off_mode_fraction"] = m.OffModeFraction,
-                    ["mmd"] = m.Mmd, ["seconds"] = entry.Config is null ? double.NaN : seconds,
+                    ["mmd"] = m.Mmd, ["seconds"] = seconds,
                 });
                 done++;
             }
@@ -97,6 +96,43 @@ public static class MethodComparison
             AtomicFile.WriteAllText(Path.Combine(outDir, "compare.md"), Markdown(rows));
         }
         return rows;
+    }
+
+    /// <summary>
+    /// One distillation of the table, restartable: a finished student with the same config is
+    /// reused, an interrupted one resumes from its last checkpoint, and a run that fails
+    /// unexpectedly (e.g. a native error) resumes once from its last checkpoint — exactly, so
+    /// the result is the one an uninterrupted run gives. Returns the training wall time.
+    /// </summary>
+    private static double Distil(string teacherDir, DistillConfig config, string dir, Action<string>? warn)
+    {
+        var resources = Path.Combine(dir, "resources.json");
+        var saved = Path.Combine(dir, ModelDirectory.RunConfigFile);
+        var sameConfig = File.Exists(saved) && RunState.Hash(Json.Read<DistillConfig>(saved, "saved config")) == RunState.Hash(config);
+        if (File.Exists(Path.Combine(dir, ModelDirectory.CardFile)) && File.Exists(resources))
+        {
+            if (!sameConfig) throw new InputException($"compare: {dir} holds a student distilled with a different config; use a new --out");
+            return Json.Read<RunResources>(resources, "run resources").WallSeconds;
+        }
+        var resume = sameConfig && new CheckpointStore(Path.Combine(dir, "checkpoints")).List().Count > 0;
+        for (var attempt = 0; ; attempt++)
+        {
+            var (card, teacher) = ModelDirectory.Load(teacherDir);
+            using (teacher)
+            {
+                try
+                {
+                    new Distiller(config, card, teacher).Run(dir, resume: resume, warn: warn);
+                    return Json.Read<RunResources>(resources, "run resources").WallSeconds;
+                }
+                catch (Exception e) when (attempt == 0 && e is not (InputException or DivergenceException or OperationCanceledException)
+                                          && new CheckpointStore(Path.Combine(dir, "checkpoints")).List().Count > 0)
+                {
+                    warn?.Invoke($"{dir}: {e.GetType().Name}: {ModelDirectory.FirstLine(e.Message)}; resuming from the last checkpoint");
+                    resume = true;
+                }
+            }
+        }
     }
 
     public static string Markdown(IEnumerable<ComparisonRow> rows)
