@@ -15,6 +15,37 @@ public sealed class EvalCommand : Command<ModelSamplingSettings>
         if (settings.Threads is > 0) set_num_threads(settings.Threads.Value);
         using var model = LoadedModel.Load(settings.Model, PhasedDmd.Training.Runtime.ResolveDevice(options.Device));
         var card = model.Card;
+        if (card.Task.Name == "glyphs")
+        {
+            var seeds = 8;
+            var g = GlyphMetrics.Evaluate(model, seeds, options);
+            Json.Write(settings.Out, g);
+            var t = new Table().Title($"glyphs: {g.Prompts} prompts × {g.SeedsPerPrompt} seeds").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+            t.AddRow("character accuracy", $"{g.CharacterAccuracy:F3}");
+            t.AddRow("colour accuracy (fg and bg)", $"{g.ColourAccuracy:F3}");
+            t.AddRow("all attributes", $"{g.AllAttributesAccuracy:F3}");
+            t.AddRow("mean glyph match (IoU)", $"{g.MeanGlyphMatch:F3}");
+            t.AddRow($"distinct layouts per prompt (of {seeds})", $"{g.DistinctLayoutsPerPrompt:F2}");
+            t.AddRow("scale-2 fraction (data: 0.5)", $"{g.LargeScaleFraction:F3}");
+            AnsiConsole.Write(t);
+            AnsiConsole.MarkupLine($"wrote {Markup.Escape(settings.Out)}");
+            return 0;
+        }
+        if (card.Task.Name == "motion")
+        {
+            var seeds = 8;
+            var m = MotionMetrics.Evaluate(model, seeds, options);
+            Json.Write(settings.Out, m);
+            var t = new Table().Title($"motion: {m.Prompts} prompts × {m.SeedsPerPrompt} seeds").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+            t.AddRow("shape accuracy", $"{m.ShapeAccuracy:F3}");
+            t.AddRow("direction accuracy", $"{m.DirectionAccuracy:F3}");
+            t.AddRow("mean speed, px/frame (data: 0.75)", $"{m.MeanSpeed:F3}");
+            t.AddRow("speed spread per prompt (data: 0.29)", $"{m.SpeedSpreadPerPrompt:F3}");
+            t.AddRow("mean shape match (soft IoU)", $"{m.MeanShapeMatch:F3}");
+            AnsiConsole.Write(t);
+            AnsiConsole.MarkupLine($"wrote {Markup.Escape(settings.Out)}");
+            return 0;
+        }
         if (card.Task.Mixture is not { } mixture)
             throw new InputException($"eval: task '{card.Task.Name}' has no exact distribution to compare with");
         using (var samples = ModelSampling.Sample(model, options))

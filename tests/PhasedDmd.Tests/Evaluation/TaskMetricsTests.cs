@@ -1,0 +1,50 @@
+using PhasedDmd.Data;
+using PhasedDmd.Evaluation;
+using PhasedDmd.Training;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Tests.Evaluation;
+
+/// <summary>The task metrics applied to the true data distribution give the values the data implies.</summary>
+public class TaskMetricsTests
+{
+    [Fact]
+    public void Real_glyph_data_scores_perfectly_and_is_diverse()
+    {
+        var task = new GlyphsTask();
+        const int seeds = 8;
+        using var g = Runtime.NewGenerator(11);
+        var prompts = task.EvaluationPrompts.Select(GlyphReader.ParsePrompt).ToList();
+        var attributes = GlyphsTask.SampleAttributes(seeds * prompts.Count, g, Enumerable.Range(0, seeds).SelectMany(_ => prompts).ToList());
+        using var images = GlyphsTask.RenderBatch(attributes);
+        var m = GlyphMetrics.FromSamples(images.data<float>().ToArray(), task.EvaluationPrompts, seeds);
+        Assert.Equal((1.0, 1.0, 1.0, 1.0), (m.CharacterAccuracy, m.ColourAccuracy, m.AllAttributesAccuracy, m.MeanGlyphMatch));
+        Assert.True(m.DistinctLayoutsPerPrompt > 7, $"{m.DistinctLayoutsPerPrompt}");        // ~141 layouts: 8 seeds rarely collide
+        Assert.InRange(m.LargeScaleFraction, 0.35, 0.65);
+    }
+
+    [Fact]
+    public void Real_motion_data_reads_back_its_speed_distribution()
+    {
+        var task = new MotionTask();
+        const int seeds = 8;
+        using var g = Runtime.NewGenerator(12);
+        // Clips for the evaluation prompts, row-major [seed][prompt], built from random clips re-labelled per prompt.
+        var clips = new List<MotionAttributes>();
+        for (var s = 0; s < seeds; s++)
+            foreach (var p in task.EvaluationPrompts)
+            {
+                var w = p.Split(' ');
+                var a = MotionTask.SampleAttributes(64, g).First(x => x.Direction == w[2]);
+                clips.Add(a with { Shape = w[0] });
+            }
+        using var pixels = MotionTask.RenderBatch(clips);
+        var m = MotionMetrics.FromSamples(pixels.data<float>().ToArray(), task.EvaluationPrompts, seeds);
+        Assert.Equal(1.0, m.DirectionAccuracy);
+        Assert.True(m.ShapeAccuracy >= 0.95, $"{m.ShapeAccuracy}");
+        Assert.Equal(0.75, m.MeanSpeed, 0.1);                  // uniform on [0.25, 1.25]
+        Assert.Equal(1 / Math.Sqrt(12), m.SpeedSpreadPerPrompt, 0.08);
+    }
+}
