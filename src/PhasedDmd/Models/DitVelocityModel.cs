@@ -44,6 +44,7 @@ public sealed class DitVelocityModel : VelocityModel
     private readonly DitSpec _spec;
     private readonly LoraLinear patch_embed, time_in, time_out, text_proj, text_out, final_modulation, final_out;
     private readonly Parameter pos_embed, prompt_pos_embed;
+    private readonly Tensor fixed_pos;   // a buffer: moves with the module, not trained, not saved
     private readonly Embedding token_embed;
     private readonly ModuleList<DitBlock> blocks;
 
@@ -52,7 +53,8 @@ public sealed class DitVelocityModel : VelocityModel
         _spec = spec;
         var w = spec.Width;
         patch_embed = new LoraLinear((int)spec.PatchDim, w);
-        pos_embed = new Parameter(torch.randn(1, spec.Tokens, w) * 0.02);
+        fixed_pos = SinCosPositions(spec);
+        pos_embed = new Parameter(torch.zeros(1, spec.Tokens, w));   // learned correction on top of the fixed sin-cos positions
         time_in = new LoraLinear(TimeFrequencies, w);
         time_out = new LoraLinear(w, w);
         token_embed = nn.Embedding(spec.VocabularySize, w);
@@ -80,7 +82,7 @@ public sealed class DitVelocityModel : VelocityModel
         using var scope = torch.NewDisposeScope();
         var batch = x.shape[0];
         condition ??= torch.zeros([batch, _spec.PromptLength], dtype: ScalarType.Int64, device: x.device);
-        var h = patch_embed.forward(Patchify(x)) + pos_embed;
+        var h = patch_embed.forward(Patchify(x)) + fixed_pos + pos_embed;
         var c = time_out.forward(nn.functional.silu(time_in.forward(TimeEmbedding.Sinusoidal(t, TimeFrequencies))))
               + EncodePrompt(condition);
         var cs = nn.functional.silu(c);
@@ -88,6 +90,34 @@ public sealed class DitVelocityModel : VelocityModel
         var mod = final_modulation.forward(cs).unsqueeze(1).chunk(2, dim: -1);
         h = Modulate(nn.functional.layer_norm(h, [_spec.Width], eps: 1e-6), mod[0], mod[1]);
         return Unpatchify(final_out.forward(h)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Fixed sin-cos position embeddings of the tokens (as in ViT/DiT): the width is split between
+    /// the coordinates (frame group for video, row, column), each encoded with sines and cosines
+    /// of geometrically spaced frequencies. Unit-scale from the start, so attention knows where
+    /// every patch is before any training.
+    /// </summary>
+    public static Tensor SinCosPositions(DitSpec s)
+    {
+        long gf = s.FrameCount / s.FramesPerToken, gh = s.Height / s.Patch, gw = s.WidthPixels / s.Patch;
+        var axes = s.IsVideo ? 3 : 2;
+        var per = s.Width / axes / 2 * 2;
+        var table = new float[gf * gh * gw * s.Width];
+        for (long f = 0, n = 0; f < gf; f++)
+            for (long r = 0; r < gh; r++)
+                for (long c = 0; c < gw; c++, n++)
+                {
+                    long[] coords = s.IsVideo ? [f, r, c] : [r, c];
+                    for (var a = 0; a < axes; a++)
+                        for (var i = 0; i < per / 2; i++)
+                        {
+                            var angle = coords[a] / Math.Pow(100.0, 2.0 * i / per);
+                            table[n * s.Width + a * per + 2 * i] = (float)Math.Sin(angle);
+                            table[n * s.Width + a * per + 2 * i + 1] = (float)Math.Cos(angle);
+                        }
+                }
+        return torch.tensor(table, [1, gf * gh * gw, s.Width]);
     }
 
     /// <summary>The tiny text encoder: token + position embeddings, flattened and projected (keeps word order).</summary>

@@ -114,13 +114,13 @@ public sealed record TeacherConfig
     {
         "glyphs" => new TeacherConfig
         {
-            Task = task, Width = 128, Depth = 4, Heads = 4, Patch = 4, Iterations = 3000, BatchSize = 64,
-            LearningRate = 5e-4, WarmupIterations = 200, EmaDecay = 0.999, ConditionDropout = 0.1, SampleCfg = 3.0, LogEvery = 50, CheckpointEvery = 500,
+            Task = task, Width = 96, Depth = 4, Heads = 4, Patch = 2, Iterations = 4000, BatchSize = 64,
+            LearningRate = 1e-3, WarmupIterations = 200, EmaDecay = 0.999, ConditionDropout = 0.1, SampleCfg = 3.0, LogEvery = 50, CheckpointEvery = 500,
         },
         "motion" => new TeacherConfig
         {
-            Task = task, Width = 128, Depth = 4, Heads = 4, Patch = 4, TubeletFrames = 2, Iterations = 3000, BatchSize = 64,
-            LearningRate = 5e-4, WarmupIterations = 200, EmaDecay = 0.999, ConditionDropout = 0.1, SampleCfg = 3.0, LogEvery = 50, CheckpointEvery = 500,
+            Task = task, Width = 96, Depth = 4, Heads = 4, Patch = 4, TubeletFrames = 2, Iterations = 4000, BatchSize = 64,
+            LearningRate = 1e-3, WarmupIterations = 200, EmaDecay = 0.999, ConditionDropout = 0.1, SampleCfg = 3.0, LogEvery = 50, CheckpointEvery = 500,
         },
         _ => new TeacherConfig { Task = task },
     };

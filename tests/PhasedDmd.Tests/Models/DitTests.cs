@@ -46,6 +46,22 @@ public class DitTests
     }
 
     [Fact]
+    public void Every_token_gets_a_distinct_unit_scale_position()
+    {
+        foreach (var spec in new[] { ImageSpec, VideoSpec })
+        {
+            using var pos = DitVelocityModel.SinCosPositions(spec)[0];
+            Assert.Equal(new[] { spec.Tokens, (long)spec.Width }, pos.shape);
+            using var normalized = torch.nn.functional.normalize(pos, dim: 1);
+            using var cos = normalized.matmul(normalized.T) - torch.eye(spec.Tokens);
+            Assert.True(TestUtil.Scalar(cos.max()) < 0.99, "two tokens share a position");
+            // each (sin, cos) pair has unit length: half the used width in squared norm per token
+            var axes = spec.IsVideo ? 3 : 2;
+            Assert.Equal(axes * (spec.Width / axes / 2), TestUtil.Scalar(pos.square().sum(dim: 1).mean()), 4);
+        }
+    }
+
+    [Fact]
     public void Output_has_the_data_shape_and_starts_at_zero_velocity()
     {
         foreach (var spec in new[] { ImageSpec, VideoSpec })
