@@ -29,10 +29,14 @@ public static class ProceduralTasks
 {
     public static readonly string[] Names = ["glyphs", "motion"];
 
+    private static readonly GlyphsTask Glyphs = new();
+    private static readonly MotionTask Motion = new();
+
+    /// <summary>The task by name (tasks are stateless; one shared instance each).</summary>
     public static IProceduralTask Resolve(string name) => name switch
     {
-        "glyphs" => new GlyphsTask(),
-        "motion" => new MotionTask(),
+        "glyphs" => Glyphs,
+        "motion" => Motion,
         _ => throw new InputException($"unknown procedural task '{name}' (expected glyphs or motion)"),
     };
 
