@@ -41,7 +41,7 @@ public sealed class TrainTeacherSettings : ResumableRunSettings
     public int? Layers { get; init; }
 
     [CommandOption("--width <N>")]
-    [Description("DiT width for glyphs/motion (default 128).")]
+    [Description("DiT width for glyphs/motion (default 96).")]
     public int? Width { get; init; }
 
     [CommandOption("--depth <N>")]

@@ -114,6 +114,8 @@ public static class MethodComparison
             if (!sameConfig) throw new InputException($"compare: {dir} holds a student distilled with a different config; use a new --out");
             return Json.Read<RunResources>(resources, "run resources").WallSeconds;
         }
+        if (File.Exists(saved) && !sameConfig)
+            throw new InputException($"compare: {dir} holds an interrupted run with a different config; use a new --out");
         var resume = sameConfig && new CheckpointStore(Path.Combine(dir, "checkpoints")).List().Count > 0;
         for (var attempt = 0; ; attempt++)
         {

@@ -17,9 +17,13 @@ public static class ModelDirectory
     public const string RunConfigFile = "run_config.json";
     public const string LogFile = "train_log.csv";
 
-    /// <summary>Writes the weights atomically, then their SHA-256 beside them (<c>model.safetensors.sha256</c>, sha256sum format).</summary>
+    /// <summary>
+    /// Writes the weights atomically, then their SHA-256 beside them (<c>model.safetensors.sha256</c>, sha256sum format).
+    /// The old hash is removed first, so a crash between the two writes leaves unverified weights, never a stale hash.
+    /// </summary>
     public static void SaveWeights(nn.Module module, string path)
     {
+        File.Delete(path + ".sha256");
         AtomicFile.Write(path, temp => module.save_safetensors(temp));
         AtomicFile.WriteAllText(path + ".sha256", $"{Sha256(path)}  {Path.GetFileName(path)}\n");
     }

@@ -44,7 +44,7 @@ public sealed class DitVelocityModel : VelocityModel
     private readonly DitSpec _spec;
     private readonly LoraLinear patch_embed, time_in, time_out, text_proj, text_out, final_modulation, final_out;
     private readonly Parameter pos_embed, prompt_pos_embed;
-    private readonly Tensor fixed_pos;   // a buffer: moves with the module, not trained, not saved
+    private readonly Tensor fixed_pos;   // a buffer: moves with the module and is saved with it, never trained
     private readonly Embedding token_embed;
     private readonly ModuleList<DitBlock> blocks;
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using PhasedDmd.Data;
 using PhasedDmd.Diffusion;
 using PhasedDmd.Models;
@@ -92,6 +93,7 @@ public sealed record TeacherConfig
         Require(Device is "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal), $"device: expected cpu or cuda[:N] (got '{Device}')");
     }
 
+    [JsonIgnore]
     public bool IsProcedural => ProceduralTasks.IsProcedural(Task);
 
     /// <summary>The exact mixture of an analytic task; null for a procedural one.</summary>

@@ -29,15 +29,37 @@ public class MethodComparisonTests(SmallTeacherFixture fixture) : IClassFixture<
         Assert.Contains("| phased | 2 |", table);
 
         // Restart: finished students are reused (same weights, same metrics); an interrupted one
-        // (its model removed, checkpoints kept) resumes and ends with the same student.
+        // (its model and its newest checkpoint removed) resumes from an earlier checkpoint,
+        // retrains the lost updates and ends with the same student.
         var student = Path.Combine(dir, "phased", "seed1");
         var weights = File.ReadAllBytes(Path.Combine(student, ModelDirectory.WeightsFile));
         File.Delete(Path.Combine(student, ModelDirectory.CardFile));
+        var checkpoints = new CheckpointStore(Path.Combine(student, "checkpoints")).List();
+        Assert.True(checkpoints.Count >= 2, "the tiny run keeps two checkpoints");
+        Directory.Delete(checkpoints[0].Path, recursive: true);
         var untouched = File.GetLastWriteTimeUtc(Path.Combine(dir, "sgts", "seed0", ModelDirectory.WeightsFile));
         var again = MethodComparison.Run(fixture.Dir, settings, dir, entries);
         Assert.Equal(untouched, File.GetLastWriteTimeUtc(Path.Combine(dir, "sgts", "seed0", ModelDirectory.WeightsFile)));
         Assert.Equal(weights, File.ReadAllBytes(Path.Combine(student, ModelDirectory.WeightsFile)));
         for (var i = 0; i < rows.Count; i++)
             Assert.Equal(rows[i].Mean["weight_tv"], again[i].Mean["weight_tv"], 12);
+    }
+
+    [Fact]
+    public void An_interrupted_run_with_a_different_config_is_refused_not_overwritten()
+    {
+        var settings = Tiny;
+        var entries = MethodComparison.StandardEntries(settings).Where(e => e.Name is "dmd").ToList();
+        var dir = TestUtil.TempDir();
+        MethodComparison.Run(fixture.Dir, settings with { Seeds = 1 }, dir, entries);
+        var student = Path.Combine(dir, "dmd", "seed0");
+        File.Delete(Path.Combine(student, ModelDirectory.CardFile));
+        var before = Directory.GetFiles(student, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+
+        var changed = settings with { Seeds = 1, Base = settings.Base with { GeneratorLearningRate = settings.Base.GeneratorLearningRate * 2 } };
+        var e = Assert.Throws<InputException>(() =>
+            MethodComparison.Run(fixture.Dir, changed, dir, MethodComparison.StandardEntries(changed).Where(x => x.Name is "dmd").ToList()));
+        Assert.Contains("different config", e.Message);
+        foreach (var (file, bytes) in before) Assert.Equal(bytes, File.ReadAllBytes(file));
     }
 }
