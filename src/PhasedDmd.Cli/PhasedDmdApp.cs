@@ -38,6 +38,10 @@ public static class PhasedDmdApp
             config.AddCommand<Toy1dCommand>("toy1d")
                 .WithDescription("The paper's Fig. 2: score matching within a subinterval vs the naive objective, against exact 1D trajectories.")
                 .WithExample("toy1d", "--out", "runs/toy1d");
+            config.AddCommand<BenchCommand>("bench")
+                .WithDescription("Performance: memory and time per generator update for every method, sampling speed-up, DiT step vs matmul peak, PyTorch reference.")
+                .WithExample("bench", "--quick", "--out", "runs/bench/bench.json");
+            config.AddCommand<BenchWorkerCommand>("bench-worker").IsHidden();
             config.AddCommand<DemoCommand>("demo")
                 .WithDescription("The main job on the built-in task: train a teacher on ring8, sample, evaluate, plot.")
                 .WithExample("demo", "--out", "runs/demo");

@@ -119,28 +119,137 @@ public sealed class Distiller
         public double Seconds => previousSeconds + clock.Elapsed.TotalSeconds;
     }
 
-    private void TrainPhase(int k, int startIteration, string? checkpoint, LoopState state)
+    /// <summary>The mutable state of one phase: its expert, fresh fake score, optimizers and EMA.</summary>
+    private sealed class PhaseSession : IDisposable
     {
-        var expert = Student.Expert(k);
-        var trainable = Student.TrainableParameters(k).ToList();
-        foreach (var p in trainable) p.requires_grad_(true);
-        using var fake = _teacher.Spec.Build();
-        fake.to(_device).train();
-        StudentGenerator.CopyWeights(_teacher, fake);                      // re-initialised from the teacher every phase
-        using var fakeOpt = optim.AdamW(fake.parameters(), _config.FakeLearningRate, _config.Beta1, _config.Beta2, weight_decay: _config.WeightDecay);
-        using var genOpt = optim.AdamW(trainable, _config.GeneratorLearningRate, _config.Beta1, _config.Beta2, weight_decay: _config.WeightDecay);
-        using var ema = _config.GeneratorEma > 0 ? new Ema(expert, _config.GeneratorEma) : null;
-        if (checkpoint is not null)
+        public int K { get; }
+        public double S { get; }
+        public VelocityModel Expert { get; }
+        public List<Parameter> Trainable { get; }
+        public VelocityModel Fake { get; }
+        public AdamW FakeOpt { get; }
+        public AdamW GenOpt { get; }
+        public Ema? Ema { get; }
+        public TimestepSampler Sampler { get; }
+
+        public PhaseSession(Distiller d, int k)
         {
-            RunState.LoadModule(fake, Path.Combine(checkpoint, "fake.safetensors"));
-            RunState.LoadOptimizer(fakeOpt, Path.Combine(checkpoint, "fake_optimizer.bin"));
-            RunState.LoadOptimizer(genOpt, Path.Combine(checkpoint, "generator_optimizer.bin"));
-            ema?.Load(Path.Combine(checkpoint, "ema.safetensors"));
+            K = k;
+            Expert = d.Student.Expert(k);
+            Trainable = d.Student.TrainableParameters(k).ToList();
+            foreach (var p in Trainable) p.requires_grad_(true);
+            Fake = d._teacher.Spec.Build();
+            Fake.to(d._device).train();
+            StudentGenerator.CopyWeights(d._teacher, Fake);                   // re-initialised from the teacher every phase
+            var c = d._config;
+            FakeOpt = optim.AdamW(Fake.parameters(), c.FakeLearningRate, c.Beta1, c.Beta2, weight_decay: c.WeightDecay);
+            GenOpt = optim.AdamW(Trainable, c.GeneratorLearningRate, c.Beta1, c.Beta2, weight_decay: c.WeightDecay);
+            Ema = c.GeneratorEma > 0 ? new Ema(Expert, c.GeneratorEma) : null;
+            S = d._layout.BoundaryTime(k);
+            var upper = c.Interval == IntervalKind.Nested ? 1.0 : d._layout.StartTime(k);
+            Sampler = new TimestepSampler(S, upper, d._layout.Shift, c.TimeMargin);
         }
 
-        var s = _layout.BoundaryTime(k);
-        var upper = _config.Interval == IntervalKind.Nested ? 1.0 : _layout.StartTime(k);
-        var sampler = new TimestepSampler(s, upper, _layout.Shift, _config.TimeMargin);
+        /// <summary>Ends the phase: the EMA expert is the one kept, and it is frozen.</summary>
+        public void Finish()
+        {
+            Ema?.CopyTo(Expert);
+            foreach (var p in Trainable) p.requires_grad_(false);
+        }
+
+        public void Dispose()
+        {
+            Ema?.Dispose();
+            GenOpt.Dispose();
+            FakeOpt.Dispose();
+            Fake.Dispose();
+        }
+    }
+
+    /// <summary>What one generator update measured; Finite is false when it was skipped.</summary>
+    private readonly record struct UpdateResult(float GeneratorLoss, double FakeLoss, double GradNorm, double Scale, int Exit, Tensor T, bool Finite);
+
+    /// <summary>
+    /// One generator update of the phase, preceded by its fake-score updates. Never steps on a
+    /// non-finite loss or gradient. Tensors it returns belong to the caller's dispose scope.
+    /// </summary>
+    private UpdateResult Update(PhaseSession p)
+    {
+        // Fake score: score matching within (s, upper] on fresh, detached boundary samples.
+        double fakeLoss = 0;
+        var finite = true;
+        for (var f = 0; f < _config.FakeUpdatesPerGeneratorUpdate; f++)
+        {
+            using var inner = torch.NewDisposeScope();
+            var condition = DrawCondition();
+            Tensor xs;
+            using (torch.no_grad()) xs = Rollout(p.K, condition, withGradient: false).Xs;
+            var t = p.Sampler.Sample(_config.BatchSize, _rng, _device);
+            var loss = FakeLoss(p.Fake, xs, t, p.S, condition);
+            p.FakeOpt.zero_grad();
+            loss.backward();
+            var value = loss.item<float>();
+            if (float.IsFinite(value) && double.IsFinite(RunState.GradientNorm(p.Fake.parameters()))) p.FakeOpt.step();
+            else finite = false;                                          // skipped: never step on NaN/Inf
+            fakeLoss += value / _config.FakeUpdatesPerGeneratorUpdate;
+        }
+
+        // Generator: distribution matching at the boundary.
+        var cond = DrawCondition();
+        var (xsGen, x0Student, exit) = Rollout(p.K, cond, withGradient: true);
+        var tg = p.Sampler.Sample(_config.BatchSize, _rng, _device);
+        var (genLoss, scale) = GeneratorLoss(p.Fake, xsGen, x0Student, tg, p.S, cond);
+        p.GenOpt.zero_grad();
+        genLoss.backward();
+        var genValue = genLoss.item<float>();
+        var gradNorm = RunState.GradientNorm(p.Trainable);
+        finite &= float.IsFinite(genValue) && double.IsFinite(gradNorm);
+        if (finite)
+        {
+            if (_config.GradClip > 0) nn.utils.clip_grad_norm_(p.Trainable, _config.GradClip);
+            p.GenOpt.step();
+            p.Ema?.Update(p.Expert);
+            if (_config.FakeStudentBlend > 0) Blend(p.Fake, p.Expert, _config.FakeStudentBlend);
+        }
+        return new UpdateResult(genValue, fakeLoss, gradNorm, scale, exit, tg, finite);
+    }
+
+    /// <summary>
+    /// Benchmark hook: runs <paramref name="warmup"/> + <paramref name="repeats"/> generator updates
+    /// (each with its fake updates) in every phase, in order, as training would, and returns the
+    /// wall time of each timed update. <paramref name="afterUpdate"/> sees every update (e.g. to
+    /// sample resident memory). Nothing is written to disk.
+    /// </summary>
+    public IReadOnlyList<double> TimeUpdates(int warmup, int repeats, Action<long>? afterUpdate = null)
+    {
+        var seconds = new List<double>();
+        long done = 0;
+        for (var k = _config.StartPhase; k <= _layout.Phases; k++)
+        {
+            using var session = new PhaseSession(this, k);
+            for (var i = 0; i < warmup + repeats; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                using (torch.NewDisposeScope()) Update(session);
+                if (i >= warmup) seconds.Add(clock.Elapsed.TotalSeconds);
+                afterUpdate?.Invoke(++done);
+            }
+            session.Finish();
+        }
+        return seconds;
+    }
+
+    private void TrainPhase(int k, int startIteration, string? checkpoint, LoopState state)
+    {
+        using var p = new PhaseSession(this, k);
+        if (checkpoint is not null)
+        {
+            RunState.LoadModule(p.Fake, Path.Combine(checkpoint, "fake.safetensors"));
+            RunState.LoadOptimizer(p.FakeOpt, Path.Combine(checkpoint, "fake_optimizer.bin"));
+            RunState.LoadOptimizer(p.GenOpt, Path.Combine(checkpoint, "generator_optimizer.bin"));
+            p.Ema?.Load(Path.Combine(checkpoint, "ema.safetensors"));
+        }
+
         var iterations = _config.IterationsOf(k);
         var nonFiniteInARow = 0;
 
@@ -149,10 +258,10 @@ public sealed class Distiller
             RunState.SaveModule(Student, Path.Combine(dir, "student.safetensors"));
             if (withPhaseState)
             {
-                RunState.SaveModule(fake, Path.Combine(dir, "fake.safetensors"));
-                RunState.SaveOptimizer(fakeOpt, Path.Combine(dir, "fake_optimizer.bin"));
-                RunState.SaveOptimizer(genOpt, Path.Combine(dir, "generator_optimizer.bin"));
-                ema?.Save(Path.Combine(dir, "ema.safetensors"));
+                RunState.SaveModule(p.Fake, Path.Combine(dir, "fake.safetensors"));
+                RunState.SaveOptimizer(p.FakeOpt, Path.Combine(dir, "fake_optimizer.bin"));
+                RunState.SaveOptimizer(p.GenOpt, Path.Combine(dir, "generator_optimizer.bin"));
+                p.Ema?.Save(Path.Combine(dir, "ema.safetensors"));
             }
             RunState.SaveRng(dir, _rng);
             RunState.WriteProgress(dir, new RunProgress(phase, iteration, state.Done, RunState.Hash(_config), state.Seconds, state.Skipped));
@@ -161,43 +270,8 @@ public sealed class Distiller
         for (var it = startIteration + 1; it <= iterations; it++)
         {
             using var scope = torch.NewDisposeScope();
-            // Fake score: score matching within (s, upper] on fresh, detached boundary samples.
-            double fakeLoss = 0;
-            var finite = true;
-            for (var f = 0; f < _config.FakeUpdatesPerGeneratorUpdate; f++)
-            {
-                using var inner = torch.NewDisposeScope();
-                var condition = DrawCondition();
-                Tensor xs;
-                using (torch.no_grad()) xs = Rollout(k, condition, withGradient: false).Xs;
-                var t = sampler.Sample(_config.BatchSize, _rng, _device);
-                var loss = FakeLoss(fake, xs, t, s, condition);
-                fakeOpt.zero_grad();
-                loss.backward();
-                var value = loss.item<float>();
-                if (float.IsFinite(value) && double.IsFinite(RunState.GradientNorm(fake.parameters()))) fakeOpt.step();
-                else finite = false;                                          // skipped: never step on NaN/Inf
-                fakeLoss += value / _config.FakeUpdatesPerGeneratorUpdate;
-            }
-
-            // Generator: distribution matching at the boundary.
-            var cond = DrawCondition();
-            var (xsGen, x0Student, exit) = Rollout(k, cond, withGradient: true);
-            var tg = sampler.Sample(_config.BatchSize, _rng, _device);
-            var (genLoss, scale) = GeneratorLoss(fake, xsGen, x0Student, tg, s, cond);
-            genOpt.zero_grad();
-            genLoss.backward();
-            var genValue = genLoss.item<float>();
-            var gradNorm = RunState.GradientNorm(trainable);
-            finite &= float.IsFinite(genValue) && double.IsFinite(gradNorm);
-            if (finite)
-            {
-                if (_config.GradClip > 0) nn.utils.clip_grad_norm_(trainable, _config.GradClip);
-                genOpt.step();
-                ema?.Update(expert);
-                if (_config.FakeStudentBlend > 0) Blend(fake, expert, _config.FakeStudentBlend);
-                nonFiniteInARow = 0;
-            }
+            var u = Update(p);
+            if (u.Finite) nonFiniteInARow = 0;
             else
             {
                 state.Skipped++;
@@ -211,12 +285,12 @@ public sealed class Distiller
             if (it % _config.LogEvery == 0 || it == iterations)
             {
                 state.Log.Write(state.Done, [
-                    ("phase", k), ("iteration", it), ("generator_loss", genValue), ("fake_loss", fakeLoss),
-                    ("grad_norm", gradNorm), ("dmd_scale", scale), ("exit_step", exit),
-                    ("t_mean", tg.mean().item<float>()), ("t_min", tg.min().item<float>()), ("t_max", tg.max().item<float>()),
+                    ("phase", k), ("iteration", it), ("generator_loss", u.GeneratorLoss), ("fake_loss", u.FakeLoss),
+                    ("grad_norm", u.GradNorm), ("dmd_scale", u.Scale), ("exit_step", u.Exit),
+                    ("t_mean", u.T.mean().item<float>()), ("t_min", u.T.min().item<float>()), ("t_max", u.T.max().item<float>()),
                     ("skipped_updates", state.Skipped), ("seconds", state.Seconds),
                 ]);
-                state.Progress?.Invoke(new JobProgress(state.Done, state.Total, $"phase {k}/{_layout.Phases} fake {fakeLoss:F3}"));
+                state.Progress?.Invoke(new JobProgress(state.Done, state.Total, $"phase {k}/{_layout.Phases} fake {u.FakeLoss:F3}"));
             }
             if (it % 200 == 0) GC.Collect();
             var cancelled = state.Cancel.IsCancellationRequested;
@@ -228,8 +302,7 @@ public sealed class Distiller
             if (cancelled && it < iterations) throw new OperationCanceledException($"interrupted in phase {k} at iteration {it}; checkpoint written to {state.Store.Root}");
         }
 
-        ema?.CopyTo(expert);   // the EMA expert is the one kept and frozen
-        foreach (var p in trainable) p.requires_grad_(false);
+        p.Finish();
         state.Log.Flush();
         Save(k + 1, 0, withPhaseState: false);                              // exactly at the phase boundary
         AfterPhaseCheckpoint?.Invoke(k);

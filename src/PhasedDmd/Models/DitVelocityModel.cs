@@ -12,7 +12,7 @@ namespace PhasedDmd.Models;
 /// adaLN-Zero. An all-padding prompt is the null prompt ∅ of classifier-free guidance.
 /// </summary>
 public sealed record DitSpec(long[] DataShape, int Patch = 4, int TubeletFrames = 2, int Width = 128, int Depth = 4, int Heads = 4,
-                             int VocabularySize = 32, int PromptLength = 4, int MlpRatio = 4) : ModelSpec
+                             int VocabularySize = 32, int PromptLength = 4, int MlpRatio = 4, int LocalMixing = 0) : ModelSpec
 {
     public override long[] SampleShape => DataShape;
 
@@ -24,6 +24,9 @@ public sealed record DitSpec(long[] DataShape, int Patch = 4, int TubeletFrames 
     public int FramesPerToken => IsVideo ? TubeletFrames : 1;
     public long Tokens => FrameCount / FramesPerToken * (Height / Patch) * (WidthPixels / Patch);
     public long PatchDim => FramesPerToken * Channels * Patch * Patch;
+    public long FrameGroups => FrameCount / FramesPerToken;
+    public long GridHeight => Height / Patch;
+    public long GridWidth => WidthPixels / Patch;
 
     public override VelocityModel Build()
     {
@@ -34,6 +37,7 @@ public sealed record DitSpec(long[] DataShape, int Patch = 4, int TubeletFrames 
         Require(Width >= 8 && Heads >= 1 && Width % Heads == 0, $"width {Width} must be ≥ 8 and divisible by heads {Heads}");
         Require(Depth >= 1 && MlpRatio >= 1, $"depth {Depth} and mlpRatio {MlpRatio} must be ≥ 1");
         Require(VocabularySize >= 2 && PromptLength >= 1, $"vocabularySize {VocabularySize} ≥ 2 and promptLength {PromptLength} ≥ 1 required");
+        Require(LocalMixing == 0 || (LocalMixing >= 1 && LocalMixing % 2 == 1), $"localMixing {LocalMixing} must be 0 (off) or an odd kernel size");
         return new DitVelocityModel(this);
     }
 }
@@ -62,7 +66,7 @@ public sealed class DitVelocityModel : VelocityModel
         text_proj = new LoraLinear(spec.PromptLength * w, w);
         text_out = new LoraLinear(w, w);
         blocks = new ModuleList<DitBlock>();
-        for (var i = 0; i < spec.Depth; i++) blocks.Add(new DitBlock(w, spec.Heads, spec.MlpRatio));
+        for (var i = 0; i < spec.Depth; i++) blocks.Add(new DitBlock(w, spec.Heads, spec.MlpRatio, spec.LocalMixing, (spec.FrameGroups, spec.GridHeight, spec.GridWidth)));
         final_modulation = new LoraLinear(w, 2 * w);
         final_out = new LoraLinear(w, (int)spec.PatchDim);
         using (torch.no_grad())
@@ -148,20 +152,30 @@ public sealed class DitVelocityModel : VelocityModel
     }
 }
 
-/// <summary>A transformer block with adaLN-Zero conditioning (Peebles &amp; Xie, 2023).</summary>
+/// <summary>
+/// A transformer block with adaLN-Zero conditioning (Peebles &amp; Xie, 2023). With local mixing
+/// (kernel k &gt; 0) the MLP's hidden features also pass a depthwise k×k convolution over the token
+/// grid of each frame group before the GELU — a convolutional feed-forward as in PVTv2, which
+/// gives the transformer the locality prior that small data and short training need.
+/// </summary>
 public sealed class DitBlock : nn.Module
 {
     private readonly int _heads;
+    private readonly (long Frames, long Rows, long Columns) _grid;
     private readonly LoraLinear modulation, qkv, proj, fc1, fc2;
+    private readonly Conv2d? local_mix;
 
-    public DitBlock(int width, int heads, int mlpRatio) : base(nameof(DitBlock))
+    public DitBlock(int width, int heads, int mlpRatio, int localMixing = 0, (long Frames, long Rows, long Columns) grid = default) : base(nameof(DitBlock))
     {
         _heads = heads;
+        _grid = grid;
         modulation = new LoraLinear(width, 6 * width);
         qkv = new LoraLinear(width, 3 * width);
         proj = new LoraLinear(width, width);
         fc1 = new LoraLinear(width, mlpRatio * width);
         fc2 = new LoraLinear(mlpRatio * width, width);
+        if (localMixing > 0)
+            local_mix = nn.Conv2d(mlpRatio * width, mlpRatio * width, localMixing, padding: localMixing / 2, groups: mlpRatio * width);
         using (torch.no_grad()) { modulation.weight.zero_(); modulation.bias!.zero_(); }
         RegisterComponents();
     }
@@ -175,6 +189,17 @@ public sealed class DitBlock : nn.Module
         var attended = nn.functional.scaled_dot_product_attention(q[0], q[1], q[2]);
         h = h + m[2] * proj.forward(attended.transpose(1, 2).reshape(b, n, w));
         var f = DitVelocityModel.Modulate(nn.functional.layer_norm(h, [w], eps: 1e-6), m[3], m[4]);
-        return h + m[5] * fc2.forward(nn.functional.gelu(fc1.forward(f)));
+        var hidden = fc1.forward(f);
+        if (local_mix is not null) hidden = hidden + LocalMix(hidden);
+        return h + m[5] * fc2.forward(nn.functional.gelu(hidden));
+    }
+
+    /// <summary>Depthwise convolution over each frame group's token grid: [B, n, C] → [B, n, C].</summary>
+    internal Tensor LocalMix(Tensor x)
+    {
+        long b = x.shape[0], ch = x.shape[2];
+        var (f, r, c) = _grid;
+        var image = x.reshape(b * f, r, c, ch).permute(0, 3, 1, 2);
+        return local_mix!.forward(image).permute(0, 2, 3, 1).reshape(b, f * r * c, ch);
     }
 }

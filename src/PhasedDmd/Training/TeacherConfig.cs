@@ -32,6 +32,8 @@ public sealed record TeacherConfig
     public int Heads { get; init; } = 4;
     public int Patch { get; init; } = 4;
     public int TubeletFrames { get; init; } = 2;
+    /// <summary>Kernel of the DiT's depthwise convolution in every MLP (0 = a plain transformer MLP).</summary>
+    public int LocalMixing { get; init; }
 
     // optimisation
     public int Iterations { get; init; } = 8000;
@@ -86,6 +88,7 @@ public sealed record TeacherConfig
         Require(SampleCfg >= 0 && double.IsFinite(SampleCfg), $"sampleCfg: must be ≥ 0 (got {SampleCfg})");
         Require(Width >= 8 && Heads >= 1 && Width % Heads == 0, $"width: must be ≥ 8 and divisible by heads {Heads} (got {Width})");
         Require(Depth >= 1, $"depth: must be ≥ 1 (got {Depth})");
+        Require(LocalMixing == 0 || (LocalMixing >= 1 && LocalMixing % 2 == 1), $"localMixing: must be 0 (off) or an odd kernel size (got {LocalMixing})");
         Require(Patch >= 1 && TubeletFrames >= 1, $"patch and tubeletFrames: must be ≥ 1 (got {Patch}, {TubeletFrames})");
         Require(Threads >= 0, $"threads: must be ≥ 0 (got {Threads})");
         Require(LogEvery >= 1, $"logEvery: must be ≥ 1 (got {LogEvery})");
@@ -103,7 +106,7 @@ public sealed record TeacherConfig
     {
         if (mixture is not null) return new MlpSpec(mixture.Dim, Hidden, Layers, TimeEmbedDim, ClassConditional ? mixture.Count : 0);
         var task = ProceduralTasks.Resolve(Task);
-        var spec = new DitSpec(task.SampleShape, Patch, TubeletFrames, Width, Depth, Heads, task.Vocabulary.Size, task.Vocabulary.Length);
+        var spec = new DitSpec(task.SampleShape, Patch, TubeletFrames, Width, Depth, Heads, task.Vocabulary.Size, task.Vocabulary.Length, LocalMixing: LocalMixing);
         spec.Build().Dispose();   // validates the sizes against the data shape before any work starts
         return spec;
     }

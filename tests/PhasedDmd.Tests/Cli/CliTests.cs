@@ -187,4 +187,22 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         Assert.Equal(2, code);
         Assert.Contains("CUDA is not available", err);
     }
+
+    [Fact]
+    public void Bench_worker_writes_a_measurement_and_bench_rejects_bad_options()
+    {
+        var dir = TestUtil.TempDir();
+        var file = Path.Combine(dir, "update.json");
+        var (code, err) = Run("bench-worker", "--part", "update", "--model", "mlp", "--case", "sgts-N4", "--threads", "1", "--warmup", "0", "--repeats", "1", "--out", file);
+        Assert.True(code == 0, err);
+        var m = PhasedDmd.IO.Json.Read<PhasedDmd.Benchmarks.UpdateMeasurement>(file, "result");
+        Assert.Equal(("mlp", "sgts-N4", 4, 1), (m.Model, m.Case, m.Steps, m.TimedUpdates));
+
+        (code, err) = Run("bench", "--models", "mlp,transformer", "--out", Path.Combine(dir, "b.json"));
+        Assert.Equal(2, code);
+        Assert.Contains("transformer", err);
+        (code, _) = Run("bench", "--threads", "0");
+        Assert.Equal(2, code);
+        Assert.False(File.Exists(Path.Combine(dir, "b.json")));
+    }
 }

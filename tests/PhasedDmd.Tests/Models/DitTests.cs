@@ -13,7 +13,7 @@ namespace PhasedDmd.Tests.Models;
 public class DitTests
 {
     private static DitSpec ImageSpec => new([3, 16, 16], Patch: 4, Width: 32, Depth: 2, Heads: 4, VocabularySize: new GlyphsTask().Vocabulary.Size, PromptLength: 4);
-    private static DitSpec VideoSpec => new([8, 1, 16, 16], Patch: 4, TubeletFrames: 2, Width: 32, Depth: 2, Heads: 2, VocabularySize: new MotionTask().Vocabulary.Size, PromptLength: 3);
+    private static DitSpec VideoSpec => new([8, 1, 16, 16], Patch: 4, TubeletFrames: 2, Width: 32, Depth: 2, Heads: 2, VocabularySize: new MotionTask().Vocabulary.Size, PromptLength: 3, LocalMixing: 3);
 
     /// <summary>Randomises every parameter (the zero-initialised adaLN and output layers included) so outputs depend on all inputs.</summary>
     private static DitVelocityModel Randomised(DitSpec spec, int seed = 0)
@@ -111,6 +111,27 @@ public class DitTests
         Assert.True(TestUtil.MaxAbs(guided, expected) < 1e-4);
         using var one = model.GuidedVelocity(x, t, prompts, 1.0);
         Assert.True(TestUtil.MaxAbs(one, vc) < 1e-6);
+    }
+
+    [Fact]
+    public void Local_mixing_reaches_only_the_kernel_neighbourhood_within_the_same_frame_group()
+    {
+        torch.manual_seed(4);
+        using var block = new DitBlock(width: 8, heads: 2, mlpRatio: 1, localMixing: 3, grid: (2, 4, 4));
+        using var _ = torch.no_grad();
+        foreach (var p in block.parameters()) p.normal_(0, 0.5);
+        using var x = torch.randn([1, 32, 8]);
+        using var bumped = x.clone();
+        var token = 0 * 16 + 1 * 4 + 1;                                   // frame group 0, row 1, column 1
+        bumped[0, token] += 1.0;
+        using var change = (block.LocalMix(bumped) - block.LocalMix(x)).abs().sum(-1).squeeze(0);
+        var changed = change.data<float>().ToArray();
+        for (var i = 0; i < 32; i++)
+        {
+            int f = i / 16, r = i % 16 / 4, c = i % 4;
+            var inside = f == 0 && Math.Abs(r - 1) <= 1 && Math.Abs(c - 1) <= 1;
+            Assert.True(inside ? changed[i] > 1e-4 : changed[i] == 0, $"token {i} (f {f}, r {r}, c {c}) changed by {changed[i]}");
+        }
     }
 
     [Fact]

@@ -1,0 +1,63 @@
+using System.ComponentModel;
+using PhasedDmd.Benchmarks;
+using PhasedDmd.IO;
+using Spectre.Console.Cli;
+
+namespace PhasedDmd.Cli.Commands;
+
+public sealed class BenchWorkerSettings : CommandSettings
+{
+    [CommandOption("--part <PART>")]
+    [Description("update, sampling, efficiency or growth.")]
+    public string Part { get; init; } = "";
+
+    [CommandOption("--model <MODEL>")]
+    [Description("mlp or dit (update part).")]
+    public string Model { get; init; } = "dit";
+
+    [CommandOption("--case <NAME>")]
+    [Description("Configuration of the update part (dmd, fewstep-N2, ..., phased-K4).")]
+    public string Case { get; init; } = "dmd";
+
+    [CommandOption("--threads <N>")]
+    public int Threads { get; init; } = 2;
+
+    [CommandOption("--warmup <N>")]
+    public int Warmup { get; init; } = 2;
+
+    [CommandOption("--repeats <N>")]
+    public int Repeats { get; init; } = 10;
+
+    [CommandOption("--updates <N>")]
+    [Description("Generator updates of the growth part.")]
+    public int Updates { get; init; } = 5000;
+
+    [CommandOption("--quick")]
+    public bool Quick { get; init; }
+
+    [CommandOption("--out <FILE>")]
+    public string Out { get; init; } = "";
+}
+
+/// <summary>
+/// One measurement of <c>bench</c>, run by it in a fresh child process (so that peak memory and
+/// thread settings belong to that measurement alone). Hidden from the help.
+/// </summary>
+public sealed class BenchWorkerCommand : Command<BenchWorkerSettings>
+{
+    public override int Execute(CommandContext context, BenchWorkerSettings s, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(s.Out)) throw new InputException("--out FILE is required");
+        object result = s.Part switch
+        {
+            "update" => UpdateBenchmark.Measure(BenchSetup.ParseModel(s.Model), BenchCase.Find(s.Case), s.Threads, s.Warmup, s.Repeats),
+            "sampling" => SamplingBenchmark.Measure(s.Threads, batch: 64, repeats: s.Repeats),
+            "efficiency" => EfficiencyBenchmark.Measure(s.Threads, batch: 64, s.Warmup, s.Repeats, s.Quick),
+            "growth" => MemoryGrowthBenchmark.Measure(s.Threads, s.Updates, every: Math.Max(1, s.Updates / 100),
+                progress: (done, total) => { if (done % Math.Max(1, total / 10) == 0) Console.Error.WriteLine($"growth: {done}/{total}"); }),
+            _ => throw new InputException($"--part: unknown part '{s.Part}' (expected update, sampling, efficiency or growth)"),
+        };
+        Json.Write(s.Out, result);
+        return 0;
+    }
+}
