@@ -194,7 +194,8 @@ public sealed class BenchCommand : Command<BenchSettings>
 
     private static string BlasDescription(string buildInfo, string? coreType)
     {
-        var info = buildInfo.Split(',').Select(x => x.Trim()).FirstOrDefault(x => x.StartsWith("BLAS_INFO=", StringComparison.Ordinal)) ?? "BLAS_INFO=?";
+        var match = System.Text.RegularExpressions.Regex.Match(buildInfo, @"BLAS_INFO=([^,\s]+)");
+        var info = match.Success ? $"BLAS_INFO={match.Groups[1].Value}" : "BLAS_INFO=?";
         var resolved = File.Exists("/usr/lib/x86_64-linux-gnu/libblas.so.3") ? new FileInfo("/usr/lib/x86_64-linux-gnu/libblas.so.3").ResolveLinkTarget(true)?.FullName : null;
         return $"{info} → {resolved ?? "libblas.so.3"} (OpenBLAS core type {coreType ?? "auto"})";
     }

@@ -7,9 +7,16 @@ using static TorchSharp.torch;
 
 namespace PhasedDmd.Cli.Commands;
 
-public sealed class EvalCommand : Command<ModelSamplingSettings>
+public sealed class EvalSettings : ModelSamplingSettings
 {
-    public override int Execute(CommandContext context, ModelSamplingSettings settings, CancellationToken cancellationToken)
+    [CommandOption("--denoising-curve <TIMES>")]
+    [System.ComponentModel.Description("glyphs teachers: also noise real images to each start time (comma-separated, e.g. 0.5,0.7,0.9,1), denoise them with the teacher and report the character accuracy per start time.")]
+    public string? DenoisingCurve { get; init; }
+}
+
+public sealed class EvalCommand : Command<EvalSettings>
+{
+    public override int Execute(CommandContext context, EvalSettings settings, CancellationToken cancellationToken)
     {
         var options = settings.ToOptions(5000);
         if (settings.Threads is > 0) set_num_threads(settings.Threads.Value);
@@ -28,6 +35,18 @@ public sealed class EvalCommand : Command<ModelSamplingSettings>
             t.AddRow($"distinct layouts per prompt (of {seeds})", $"{g.DistinctLayoutsPerPrompt:F2}");
             t.AddRow("scale-2 fraction (data: 0.5)", $"{g.LargeScaleFraction:F3}");
             AnsiConsole.Write(t);
+            if (settings.DenoisingCurve is { } spec)
+            {
+                var starts = spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(v => double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d)
+                        ? d : throw new InputException($"--denoising-curve: '{v}' is not a number")).ToList();
+                var curve = GlyphMetrics.DenoisingCurve(model, starts, samples: 256, seed: options.Seed);
+                var c = new Table().Title("denoising real images from t₀ (256 images)").AddColumn("t₀").AddColumn("character accuracy").AddColumn("colour accuracy");
+                foreach (var (t0, ch, col) in curve) c.AddRow($"{t0:0.##}", $"{ch:F3}", $"{col:F3}");
+                AnsiConsole.Write(c);
+                Json.Write(Path.ChangeExtension(settings.Out, null) + "-denoising.json",
+                    curve.Select(p => new { startTime = p.StartTime, characterAccuracy = p.CharacterAccuracy, colourAccuracy = p.ColourAccuracy }).ToList());
+            }
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(settings.Out)}");
             return 0;
         }

@@ -81,4 +81,21 @@ public class DitDistillationTests
         }
         Assert.Equal(2, PhasedDmd.Cli.PhasedDmdApp.Run(["sample", "--model", teacherDir, "--prompt", "hexagon moving left", "--out", png]));
     }
+    [Fact]
+    public void The_denoising_curve_recovers_barely_noised_images_and_not_pure_noise_with_an_untrained_teacher()
+    {
+        // An untrained teacher's velocity is small noise: started at t₀ = 0.01 the images move by
+        // about 1% and still read as the characters they were; started at t₀ = 1 nothing of the
+        // image is left, so the reader is at chance (1 in 26 characters).
+        var teacherDir = Path.Combine(TestUtil.TempDir(), "teacher");
+        TeacherTrainer.Train(TinyTeacher("glyphs") with { Iterations = 1 }, teacherDir);
+        using var model = LoadedModel.Load(teacherDir);
+        var curve = PhasedDmd.Evaluation.GlyphMetrics.DenoisingCurve(model, [0.01, 1.0], samples: 64, seed: 3);
+        Assert.Equal([0.01, 1.0], curve.Select(p => p.StartTime));
+        Assert.True(curve[0].CharacterAccuracy > 0.95, $"t0 = 0.01: {curve[0].CharacterAccuracy}");
+        Assert.True(curve[0].ColourAccuracy > 0.95, $"t0 = 0.01 colours: {curve[0].ColourAccuracy}");
+        Assert.True(curve[1].CharacterAccuracy < 0.3, $"t0 = 1: {curve[1].CharacterAccuracy}");
+        Assert.Throws<InputException>(() => PhasedDmd.Evaluation.GlyphMetrics.DenoisingCurve(model, [0.5, 1.5], 8, 0));
+        Assert.Throws<InputException>(() => PhasedDmd.Evaluation.GlyphMetrics.DenoisingCurve(model, [0.0], 8, 0));
+    }
 }
