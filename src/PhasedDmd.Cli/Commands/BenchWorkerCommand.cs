@@ -16,7 +16,7 @@ public sealed class BenchWorkerSettings : CommandSettings
     public string Model { get; init; } = "dit";
 
     [CommandOption("--case <NAME>")]
-    [Description("Configuration of the update part (dmd, fewstep-N2, ..., phased-K4).")]
+    [Description("Configuration of the update part (dmd, fewstep-N2, fewstep-N4, fewstep-N8, sgts-N4, phased-K2, phased-K4, phased-K2-naive, phased-K2-disjoint).")]
     public string Case { get; init; } = "dmd";
 
     [CommandOption("--threads <N>")]

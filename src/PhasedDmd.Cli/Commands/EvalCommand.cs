@@ -22,6 +22,9 @@ public sealed class EvalCommand : Command<EvalSettings>
         if (settings.Threads is > 0) set_num_threads(settings.Threads.Value);
         using var model = LoadedModel.Load(settings.Model, PhasedDmd.Training.Runtime.ResolveDevice(options.Device));
         var card = model.Card;
+        var starts = settings.DenoisingCurve is { } spec ? ParseStartTimes(spec) : null;
+        if (starts is not null && (card.Task.Name != "glyphs" || model.Network is null))
+            throw new InputException("--denoising-curve: only for glyphs teachers (many-step models)");
         if (card.Task.Name == "glyphs")
         {
             var seeds = 8;
@@ -35,11 +38,8 @@ public sealed class EvalCommand : Command<EvalSettings>
             t.AddRow($"distinct layouts per prompt (of {seeds})", $"{g.DistinctLayoutsPerPrompt:F2}");
             t.AddRow("scale-2 fraction (data: 0.5)", $"{g.LargeScaleFraction:F3}");
             AnsiConsole.Write(t);
-            if (settings.DenoisingCurve is { } spec)
+            if (starts is not null)
             {
-                var starts = spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(v => double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d)
-                        ? d : throw new InputException($"--denoising-curve: '{v}' is not a number")).ToList();
                 var curve = GlyphMetrics.DenoisingCurve(model, starts, samples: 256, seed: options.Seed);
                 var c = new Table().Title("denoising real images from t₀ (256 images)").AddColumn("t₀").AddColumn("character accuracy").AddColumn("colour accuracy");
                 foreach (var (t0, ch, col) in curve) c.AddRow($"{t0:0.##}", $"{ch:F3}", $"{col:F3}");
@@ -86,5 +86,15 @@ public sealed class EvalCommand : Command<EvalSettings>
         table.AddRow("mmd (RBF, h = " + $"{m.MmdBandwidth:F3})", $"{m.Mmd:E3}");
         table.AddRow("mean log-likelihood", $"{m.MeanLogLikelihood:F3}");
         AnsiConsole.Write(table);
+    }
+
+    private static List<double> ParseStartTimes(string spec)
+    {
+        var starts = spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(v => double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d)
+                ? d : throw new InputException($"--denoising-curve: '{v}' is not a number")).ToList();
+        if (starts.Count == 0 || starts.Any(t0 => !(t0 > 0 && t0 <= 1)))
+            throw new InputException($"--denoising-curve: start times must be in (0, 1] (got '{spec}')");
+        return starts;
     }
 }

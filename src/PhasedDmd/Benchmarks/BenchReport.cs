@@ -100,7 +100,8 @@ public static class BenchReport
             sb.AppendLine();
             sb.AppendLine("## Memory over a long run");
             sb.AppendLine();
-            sb.AppendLine($"{g.Updates} generator updates of {g.Case} on the {g.Model}: resident memory {F(g.StartMiB, "0.0")} MiB after the first tenth, {F(g.EndMiB, "0.0")} MiB at the end; growth over the second half {F(g.SlopeMiBPer1000, "0.00")} MiB per 1000 updates (bench-memory-growth.png).");
+            sb.AppendLine($"{g.Updates} generator updates of {g.Case} on the {g.Model}: resident memory {F(g.StartMiB, "0.0")} MiB after the first tenth, {F(g.EndMiB, "0.0")} MiB at the end; growth over the second half {F(g.SlopeMiBPer1000, "0.00")} MiB per 1000 updates (bench-memory-growth.png). " +
+                          $"Tensors alive on the training thread: {g.LiveTensors[Math.Min(g.LiveTensors.Count - 1, g.LiveTensors.Count / 10)]} after the first tenth, {g.LiveTensors[^1]} at the end (TorchSharp's dispose-scope statistics; models, optimizer states and the current phase's fake score).");
         }
         sb.AppendLine();
         sb.AppendLine("## Against PyTorch");
@@ -138,7 +139,7 @@ public static class BenchReport
         plot.Legend.IsVisible = true;
         plot.YLabel("peak RSS (MiB)");
         plot.Axes.Margins(bottom: 0);
-        plot.SavePng(path, 900, 480);
+        plot.SavePng(path, 1200, 480);
     }
 
     public static void GrowthPlot(string path, MemoryGrowthMeasurement g)

@@ -1,4 +1,5 @@
 using PhasedDmd.Data;
+using PhasedDmd.Distillation;
 using PhasedDmd.IO;
 using PhasedDmd.Models;
 using PhasedDmd.Training;
@@ -11,9 +12,14 @@ namespace PhasedDmd.Benchmarks;
 public enum BenchModel { Mlp, Dit }
 
 /// <summary>One distillation configuration of the memory/time table.</summary>
-public sealed record BenchCase(string Name, string Method, int Steps, int Phases)
+public sealed record BenchCase(string Name, string Method, int Steps, int Phases,
+                               IntervalKind Interval = IntervalKind.Nested, FakeObjective FakeObjective = FakeObjective.Subinterval)
 {
-    /// <summary>One-step DMD, vanilla few-step DMD with N = 2, 4, 8, SGTS (N = 4) and Phased DMD with 2 and 4 phases (N = 4).</summary>
+    /// <summary>
+    /// One-step DMD, vanilla few-step DMD with N = 2, 4, 8, SGTS (N = 4), Phased DMD with 2 and 4
+    /// phases (N = 4), and the two ablations of the method comparison (naive fake objective,
+    /// disjoint intervals; 2 phases).
+    /// </summary>
     public static readonly IReadOnlyList<BenchCase> Standard =
     [
         new("dmd", "dmd", 1, 1),
@@ -23,6 +29,8 @@ public sealed record BenchCase(string Name, string Method, int Steps, int Phases
         new("sgts-N4", "sgts", 4, 1),
         new("phased-K2", "phased", 4, 2),
         new("phased-K4", "phased", 4, 4),
+        new("phased-K2-naive", "phased", 4, 2, FakeObjective: FakeObjective.Naive),
+        new("phased-K2-disjoint", "phased", 4, 2, Interval: IntervalKind.Disjoint),
     ];
 
     public static BenchCase Find(string name) => Standard.FirstOrDefault(c => c.Name == name)

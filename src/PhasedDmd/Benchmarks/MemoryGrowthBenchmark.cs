@@ -4,7 +4,8 @@ using PhasedDmd.Training;
 namespace PhasedDmd.Benchmarks;
 
 /// <summary>Resident memory sampled along a long distillation: flat if nothing leaks.</summary>
-public sealed record MemoryGrowthMeasurement(string Model, string Case, int Updates, int Threads, IReadOnlyList<long> AtUpdate, IReadOnlyList<double> RssMiB)
+public sealed record MemoryGrowthMeasurement(string Model, string Case, int Updates, int Threads, IReadOnlyList<long> AtUpdate, IReadOnlyList<double> RssMiB,
+                                             IReadOnlyList<long> LiveTensors)
 {
     /// <summary>Resident memory after the first tenth of the run (allocator warm-up done).</summary>
     public double StartMiB => RssMiB[Math.Min(RssMiB.Count - 1, RssMiB.Count / 10)];
@@ -33,17 +34,19 @@ public static class MemoryGrowthBenchmark
             var distiller = new Distiller(config, card, teacher);
             var at = new List<long>();
             var rss = new List<double>();
+            var live = new List<long>();
             void Sample(long done)
             {
                 if (done % every != 0 && done != updates) return;
                 at.Add(done);
                 rss.Add(ProcessResources.CurrentRssBytes() / (1024.0 * 1024.0));
+                live.Add(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
                 progress?.Invoke(done, updates);
             }
             Sample(0);
             distiller.TimeUpdates(warmup: 0, repeats: updates / c.Phases, afterUpdate: Sample);
             distiller.Student.Dispose();
-            return new MemoryGrowthMeasurement("mlp", c.Name, updates, TorchSharp.torch.get_num_threads(), at, rss);
+            return new MemoryGrowthMeasurement("mlp", c.Name, updates, TorchSharp.torch.get_num_threads(), at, rss, live);
         }
     }
 }

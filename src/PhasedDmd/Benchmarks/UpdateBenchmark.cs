@@ -25,7 +25,7 @@ public static class UpdateBenchmark
         var (defaultBatch, defaultFake) = BenchSetup.Defaults(model);
         var config = new DistillConfig
         {
-            Method = c.Method, Steps = c.Steps, Phases = c.Phases,
+            Method = c.Method, Steps = c.Steps, Phases = c.Phases, Interval = c.Interval, FakeObjective = c.FakeObjective,
             BatchSize = batch ?? defaultBatch, FakeUpdatesPerGeneratorUpdate = fakeUpdates ?? defaultFake,
             TeacherCfg = model == BenchModel.Dit ? 3.0 : 1.0, Threads = threads, Seed = seed, CheckpointEvery = 0,
         };

@@ -24,6 +24,19 @@ public static class Runtime
         return torch.device(device);
     }
 
+    /// <summary>
+    /// Call once per training iteration. TorchSharp leaves some
+    /// small native objects to the finaliser (handles it creates inside its own calls, such as the
+    /// optimizers' in-place updates, where no dispose scope of ours can reach them). Few bytes each,
+    /// but scattered between freed tensor blocks they keep glibc's allocator from reusing or
+    /// returning those blocks, and on a machine with a large L3 cache .NET's first gen-0 collection
+    /// comes only after hundreds of iterations. Measured with `bench-worker --part growth`: a
+    /// 2-phase MLP run grew from 157 to about 960 MiB resident before levelling off. With a gen-0
+    /// collection per iteration it stays at about 200 MiB, and the time per update does not change
+    /// measurably (the managed heap is tiny).
+    /// </summary>
+    public static void ReleaseFinalizableNativeObjects() => GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+
     /// <summary>A CPU generator for reproducible data and noise draws, independent of libtorch's global one.</summary>
     public static Generator NewGenerator(long seed) => new((ulong)seed);
 }

@@ -97,7 +97,7 @@ public static class TeacherTrainer
                 log.Write(it, [("loss", lossValue), ("lr", lr), ("seconds", clock.Elapsed.TotalSeconds)]);
                 progress?.Invoke(new JobProgress(it, config.Iterations, $"loss {lossValue:F4}"));
             }
-            if (it % 500 == 0) GC.Collect();
+            Runtime.ReleaseFinalizableNativeObjects();
             var cancelled = cancel.IsCancellationRequested;
             if (it < config.Iterations && (cancelled || (config.CheckpointEvery > 0 && it % config.CheckpointEvery == 0)))
             {

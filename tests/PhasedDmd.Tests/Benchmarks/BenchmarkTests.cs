@@ -1,4 +1,5 @@
 using PhasedDmd.Benchmarks;
+using PhasedDmd.Distillation;
 using PhasedDmd.Models;
 using PhasedDmd.Training;
 using TorchSharp;
@@ -85,5 +86,20 @@ public class UpdateBenchmarkTests
         Assert.True(m.PeakRssMiB >= m.BaselineRssMiB * 0.95, $"peak {m.PeakRssMiB} vs baseline {m.BaselineRssMiB}");
         Assert.Equal("phased", m.Method);
         Assert.Throws<InputException>(() => BenchCase.Find("phased-K3"));
+    }
+    [Fact]
+    public void No_tensor_outlives_its_update_in_a_long_run()
+    {
+        // Within a phase every update must leave exactly the tensors it found (models, optimizer
+        // states, the phase's fake score): a tensor escaping the dispose scopes shows as a count
+        // that climbs with the updates, whatever the allocator does with resident memory.
+        var g = MemoryGrowthBenchmark.Measure(threads: 1, updates: 24, every: 2);
+        var byPhase = g.AtUpdate.Zip(g.LiveTensors).Where(p => p.First > 0).GroupBy(p => (p.First - 1) / 12).ToList();
+        Assert.Equal(2, byPhase.Count);
+        foreach (var phase in byPhase)
+            Assert.Single(phase.Select(p => p.Second).Distinct());
+        Assert.Equal(g.AtUpdate.Count, g.RssMiB.Count);
+        Assert.Equal(FakeObjective.Naive, BenchCase.Find("phased-K2-naive").FakeObjective);
+        Assert.Equal(IntervalKind.Disjoint, BenchCase.Find("phased-K2-disjoint").Interval);
     }
 }
