@@ -33,7 +33,9 @@ public static class Runtime
     /// comes only after hundreds of iterations. Measured with `bench-worker --part growth`: a
     /// 2-phase MLP run grew from 157 to about 960 MiB resident before levelling off. With a gen-0
     /// collection per iteration it stays at about 200 MiB, and the time per update does not change
-    /// measurably (the managed heap is tiny).
+    /// measurably (the managed heap is tiny; a 200-iteration glyphs teacher run took 30.2 s against
+    /// 29.4 s without it). Collecting only every 4th or 10th iteration let the DiT's peak climb from
+    /// 547 to 616 and 752 MiB.
     /// </summary>
     public static void ReleaseFinalizableNativeObjects() => GC.Collect(0, GCCollectionMode.Forced, blocking: true);
 
