@@ -61,6 +61,8 @@ public sealed class EvalCommand : Command<EvalSettings>
             t.AddRow("mean speed, px/frame (data: 0.75)", $"{m.MeanSpeed:F3}");
             t.AddRow("speed spread per prompt (data: 0.29)", $"{m.SpeedSpreadPerPrompt:F3}");
             t.AddRow("mean shape match (soft IoU)", $"{m.MeanShapeMatch:F3}");
+            t.AddRow("mean optical flow, px/frame (data: 0.75)", $"{m.MeanAbsoluteFlow:F3}");
+            t.AddRow($"dynamic degree (flow > {m.DynamicThreshold:F3})", $"{m.DynamicDegree:F3}");
             AnsiConsole.Write(t);
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(settings.Out)}");
             return 0;

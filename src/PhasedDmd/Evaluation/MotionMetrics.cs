@@ -7,11 +7,31 @@ namespace PhasedDmd.Evaluation;
 /// <summary>
 /// Prompt following and motion of a motion model, read with <see cref="MotionReader"/> from the
 /// 16 evaluation prompts × seeds. The data's speeds are uniform in [0.25, 1.25] px/frame (mean 0.75).
+/// Motion is also measured without the reader, by optical flow (<see cref="OpticalFlow"/>): the
+/// mean flow per clip (paper Table 3's mean absolute optical flow) and the dynamic degree, the
+/// fraction of clips moving faster than a threshold calibrated on real clips.
 /// </summary>
 public sealed record MotionMetrics(
     int Prompts, int SeedsPerPrompt,
-    double ShapeAccuracy, double DirectionAccuracy, double MeanSpeed, double SpeedSpreadPerPrompt, double MeanShapeMatch)
+    double ShapeAccuracy, double DirectionAccuracy, double MeanSpeed, double SpeedSpreadPerPrompt, double MeanShapeMatch,
+    double MeanAbsoluteFlow, double DynamicDegree, double DynamicThreshold)
 {
+    /// <summary>The dynamic-degree threshold from 256 real clips (seed 0), computed once.</summary>
+    public static double RealDataDynamicThreshold => CalibratedThreshold.Value;
+
+    private static readonly Lazy<double> CalibratedThreshold = new(() =>
+    {
+        using var generator = PhasedDmd.Training.Runtime.NewGenerator(0);
+        var per = MotionTask.Frames * MotionTask.Size * MotionTask.Size;
+        var clip = new float[per];
+        var flows = MotionTask.SampleAttributes(256, generator).Select(a =>
+        {
+            MotionTask.Render(a, clip);
+            return OpticalFlow.MeanAbsoluteFlow(clip, MotionTask.Frames, MotionTask.Size, MotionTask.Size);
+        }).ToList();
+        return OpticalFlow.CalibrateDynamicThreshold(flows);
+    });
+
     public static MotionMetrics Evaluate(LoadedModel model, int seeds, SampleOptions options)
     {
         var prompts = new MotionTask().EvaluationPrompts;
@@ -37,7 +57,11 @@ public sealed record MotionMetrics(
             var m = v.Average();
             return Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / Math.Max(1, v.Length - 1));
         });
+        var flows = Enumerable.Range(0, seeds * prompts.Count)
+            .Select(i => OpticalFlow.MeanAbsoluteFlow(clips.AsSpan(i * per, per), MotionTask.Frames, MotionTask.Size, MotionTask.Size)).ToList();
+        var threshold = RealDataDynamicThreshold;
         return new MotionMetrics(prompts.Count, seeds, shape / readings.Count, direction / readings.Count,
-            readings.Average(r => r.Speed), spread, readings.Average(r => r.Match));
+            readings.Average(r => r.Speed), spread, readings.Average(r => r.Match),
+            flows.Average(), OpticalFlow.DynamicDegree(flows, threshold), threshold);
     }
 }

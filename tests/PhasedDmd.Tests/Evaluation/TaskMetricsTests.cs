@@ -46,5 +46,19 @@ public class TaskMetricsTests
         Assert.True(m.ShapeAccuracy >= 0.95, $"{m.ShapeAccuracy}");
         Assert.Equal(0.75, m.MeanSpeed, 0.1);                  // uniform on [0.25, 1.25]
         Assert.Equal(1 / Math.Sqrt(12), m.SpeedSpreadPerPrompt, 0.08);
+        Assert.Equal(m.MeanSpeed, m.MeanAbsoluteFlow, 0.1);     // optical flow agrees with the centroid track
+        Assert.True(m.DynamicDegree >= 0.95, $"dynamic degree of real data {m.DynamicDegree}");
+        Assert.InRange(m.DynamicThreshold, 0.05, 0.25);
+
+        // The same clips with every frame frozen to the first: nothing moves.
+        var frozen = pixels.data<float>().ToArray();
+        var per = MotionTask.Frames * MotionTask.Size * MotionTask.Size;
+        var frame = MotionTask.Size * MotionTask.Size;
+        for (var c = 0; c < frozen.Length / per; c++)
+            for (var f = 1; f < MotionTask.Frames; f++)
+                Array.Copy(frozen, c * per, frozen, c * per + f * frame, frame);
+        var still = MotionMetrics.FromSamples(frozen, task.EvaluationPrompts, seeds);
+        Assert.Equal(0, still.DynamicDegree);
+        Assert.True(still.MeanAbsoluteFlow < 0.01, $"{still.MeanAbsoluteFlow}");
     }
 }
