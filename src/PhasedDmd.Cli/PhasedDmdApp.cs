@@ -38,6 +38,9 @@ public static class PhasedDmdApp
             config.AddCommand<Toy1dCommand>("toy1d")
                 .WithDescription("The paper's Fig. 2: score matching within a subinterval vs the naive objective, against exact 1D trajectories.")
                 .WithExample("toy1d", "--out", "runs/toy1d");
+            config.AddCommand<TrainEncoderCommand>("train-encoder")
+                .WithDescription("Train the feature encoder of the diversity/fidelity metrics on a procedural task's true attributes.")
+                .WithExample("train-encoder", "--task", "glyphs", "--out", "assets/encoders/glyphs");
             config.AddCommand<BenchCommand>("bench")
                 .WithDescription("Performance: memory and time per generator update for every method, sampling speed-up, DiT step vs matmul peak, PyTorch reference.")
                 .WithExample("bench", "--quick", "--out", "runs/bench/bench.json");

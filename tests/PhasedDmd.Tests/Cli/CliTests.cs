@@ -102,6 +102,9 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         { ["train-teacher", "--task", "glyphs", "--width", "30", "--out", "OUT"], "width: must be ≥ 8 and divisible by heads" },
         { ["eval", "--model", "MODEL", "--denoising-curve", "0.5,2", "--out", "OUT"], "start times must be in (0, 1]" },
         { ["eval", "--model", "MODEL", "--denoising-curve", "0.5", "--out", "OUT"], "only for glyphs teachers" },
+        { ["train-encoder", "--task", "ring8", "--out", "OUT"], "encoders exist for glyphs and motion" },
+        { ["train-encoder", "--task", "glyphs", "--iterations", "0", "--out", "OUT"], "iterations ≥ 1" },
+        { ["train-encoder", "--task", "glyphs", "--out", "MODEL"], "already holds a model" },
     };
 
     [Theory]

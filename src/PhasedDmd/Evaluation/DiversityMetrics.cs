@@ -1,0 +1,107 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Evaluation;
+
+/// <summary>
+/// The paper's diversity and fidelity measures, computed with the project's own
+/// <see cref="FeatureEncoder"/> in place of DINOv3, LPIPS and Inception. Samples are laid out
+/// row-major [seeds × prompts, …], as <c>ModelSampling.SamplePromptGrid</c> returns them, so the
+/// seeds of prompt p are rows p, p + P, p + 2P, ….
+/// </summary>
+public static class DiversityMetrics
+{
+    /// <summary>
+    /// Mean pairwise cosine similarity of the embeddings among the seeds of each prompt, averaged
+    /// over prompts (paper Table 2, DINOv3 column: lower is more diverse). 8 seeds make 28 pairs.
+    /// </summary>
+    public static double MeanPairwiseCosine(Tensor embeddings, int prompts, int seeds)
+    {
+        Check(embeddings.shape[0], prompts, seeds);
+        using var scope = torch.NewDisposeScope();
+        var total = 0.0;
+        for (var p = 0; p < prompts; p++)
+        {
+            var e = nn.functional.normalize(embeddings[torch.arange(p, prompts * seeds, prompts)].to(ScalarType.Float64), dim: 1);
+            var gram = e.matmul(e.T);
+            // mean of the strictly upper triangle: (sum of all − trace) / (S(S − 1))
+            total += (gram.sum() - gram.trace()).item<double>() / (seeds * (seeds - 1));
+        }
+        return total / prompts;
+    }
+
+    /// <summary>
+    /// LPIPS-style distance between paired samples a[i] and b[i]. For every encoder stage, the
+    /// activations are normalised to unit length over channels at each position, and the squared
+    /// difference is averaged over positions. The stages are then summed, with equal weights (LPIPS
+    /// learns them; we have no human judgements). 0 for identical images; at most 2 per stage.
+    /// </summary>
+    public static Tensor PerceptualDistance(FeatureEncoder encoder, Tensor a, Tensor b)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var fa = encoder.Stages(a);
+        var fb = encoder.Stages(b);
+        var d = torch.zeros(a.shape[0], dtype: ScalarType.Float64, device: a.device);
+        for (var l = 0; l < fa.Length; l++)
+        {
+            var na = nn.functional.normalize(fa[l], dim: 1, eps: 1e-10);
+            var nb = nn.functional.normalize(fb[l], dim: 1, eps: 1e-10);
+            d = d + (na - nb).square().sum(dim: 1).mean([1, 2]).to(ScalarType.Float64);
+        }
+        return d.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Mean pairwise <see cref="PerceptualDistance"/> among the seeds of each prompt, averaged over prompts (paper Table 2, LPIPS column: higher is more diverse).</summary>
+    public static double MeanPairwisePerceptual(FeatureEncoder encoder, Tensor samples, int prompts, int seeds)
+    {
+        Check(samples.shape[0], prompts, seeds);
+        using var scope = torch.NewDisposeScope();
+        var pairs = new List<(long, long)>();
+        for (var p = 0; p < prompts; p++)
+            for (var i = 0; i < seeds; i++)
+                for (var j = i + 1; j < seeds; j++)
+                    pairs.Add((i * prompts + p, j * prompts + p));
+        var left = torch.tensor(pairs.Select(q => q.Item1).ToArray());
+        var right = torch.tensor(pairs.Select(q => q.Item2).ToArray());
+        return PerceptualDistance(encoder, samples[left], samples[right]).mean().item<double>();
+    }
+
+    /// <summary>
+    /// Fréchet distance between Gaussians fitted to two feature sets [N, D]:
+    /// ‖μa − μb‖² + Tr Σa + Tr Σb − 2 Tr (Σa^½ Σb Σa^½)^½. The matrix square roots come from
+    /// symmetric eigendecompositions in float64, with negative round-off eigenvalues clipped to 0.
+    /// </summary>
+    public static double FrechetDistance(Tensor a, Tensor b)
+    {
+        if (a.dim() != 2 || b.dim() != 2 || a.shape[1] != b.shape[1] || a.shape[0] < 2 || b.shape[0] < 2)
+            throw new ArgumentException($"Fréchet distance needs two [N ≥ 2, D] feature sets of the same D (got [{string.Join(", ", a.shape)}] and [{string.Join(", ", b.shape)}])");
+        using var scope = torch.NewDisposeScope();
+        var (muA, covA) = Moments(a.to(ScalarType.Float64));
+        var (muB, covB) = Moments(b.to(ScalarType.Float64));
+        var rootA = SymmetricSqrt(covA);
+        var middle = rootA.matmul(covB).matmul(rootA);
+        var traceRoot = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0).sqrt().sum();
+        var value = (muA - muB).square().sum() + covA.trace() + covB.trace() - 2 * traceRoot;
+        return Math.Max(0, value.item<double>());
+    }
+
+    private static (Tensor Mean, Tensor Cov) Moments(Tensor x)
+    {
+        var mean = x.mean([0]);
+        var centred = x - mean;
+        return (mean, centred.T.matmul(centred) / (x.shape[0] - 1));
+    }
+
+    private static Tensor SymmetricSqrt(Tensor m)
+    {
+        var (values, vectors) = torch.linalg.eigh((m + m.T) / 2);
+        return vectors.matmul(torch.diag(values.clamp_min(0).sqrt())).matmul(vectors.T);
+    }
+
+    private static void Check(long rows, int prompts, int seeds)
+    {
+        if (prompts < 1 || seeds < 2 || rows != (long)prompts * seeds)
+            throw new ArgumentException($"expected {seeds} seeds × {prompts} prompts (≥ 2 seeds) = {prompts * seeds} rows, got {rows}");
+    }
+}

@@ -1,0 +1,153 @@
+using PhasedDmd.Data;
+using PhasedDmd.IO;
+using PhasedDmd.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Evaluation;
+
+/// <summary>Settings of an encoder training run (recorded in <c>encoder.json</c>).</summary>
+public sealed record EncoderTrainingConfig(string Task, int Iterations = 1500, int BatchSize = 128, double LearningRate = 2e-3,
+                                           double MaxInputNoise = 0.3, int Seed = 0, int Threads = 0);
+
+/// <summary>What <c>encoder.json</c> holds: the spec, the training config and the held-out accuracy of every head.</summary>
+public sealed record EncoderCard(EncoderSpec Spec, EncoderTrainingConfig Training, Dictionary<string, double> HeldOutAccuracy,
+                                 Dictionary<string, double> HeldOutRmse, double Seconds);
+
+/// <summary>
+/// Trains a <see cref="FeatureEncoder"/> on fresh procedural samples to predict their true
+/// attributes: cross-entropy for the categorical ones, squared error for the normalised continuous
+/// ones. Inputs get Gaussian noise of a random level in [0, MaxInputNoise], so imperfect generated
+/// samples are still read sensibly. Writes <c>encoder.safetensors</c> (+ SHA-256) and <c>encoder.json</c>.
+/// </summary>
+public static class EncoderTraining
+{
+    public const string WeightsFile = "encoder.safetensors";
+    public const string CardFile = "encoder.json";
+
+    /// <summary>A batch of real samples with their targets: categorical indices [N, heads] and normalised regressions [N, r].</summary>
+    public static (Tensor X, Tensor Categories, Tensor Regressions) RealBatch(EncoderSpec spec, int n, Generator generator)
+    {
+        if (spec.Task == "glyphs")
+        {
+            var batch = new GlyphsTask().Sample(n, generator);
+            batch.Prompts.Dispose();
+            var colours = GlyphsTask.Colours.Keys.ToList();
+            var cats = batch.Attributes.SelectMany(a => new long[]
+            {
+                BitmapFont.Characters.ToList().IndexOf(a.Character), colours.IndexOf(a.Foreground), colours.IndexOf(a.Background),
+                Array.IndexOf(GlyphsTask.Scales, a.Scale),
+            }).ToArray();
+            var half = GlyphsTask.Size / 2.0;
+            var regs = batch.Attributes.SelectMany(a => new[]
+            {
+                (float)((a.Left + BitmapFont.Width * a.Scale / 2.0 - half) / half), (float)((a.Top + BitmapFont.Height * a.Scale / 2.0 - half) / half),
+            }).ToArray();
+            return (batch.Pixels, torch.tensor(cats, [n, 4]), torch.tensor(regs, [n, 2]));
+        }
+        var attrs = MotionTask.SampleAttributes(n, generator);
+        var pixels = MotionTask.RenderBatch(attrs);
+        var c = attrs.SelectMany(a => new long[] { Array.IndexOf(MotionTask.Shapes, a.Shape), Array.IndexOf(MotionTask.Directions, a.Direction) }).ToArray();
+        var h = MotionTask.Size / 2.0 - 0.5;
+        var r = attrs.SelectMany(a =>
+        {
+            var (cx, cy) = a.CentreAt(MotionTask.Frames / 2);
+            return new[] { (float)((a.Speed - 0.75) / 0.5), (float)((cx - h) / h), (float)((cy - h) / h) };
+        }).ToArray();
+        return (pixels, torch.tensor(c, [n, 2]), torch.tensor(r, [n, 3]));
+    }
+
+    /// <summary>Sum of the heads' cross-entropies and the regressions' mean squared error.</summary>
+    public static Tensor Loss(FeatureEncoder encoder, Tensor x, Tensor categories, Tensor regressions)
+    {
+        var output = encoder.Heads(encoder.forward(x));
+        var loss = torch.zeros(1, device: x.device);
+        var offset = 0;
+        for (var h = 0; h < encoder.Spec.Categories.Length; h++)
+        {
+            var k = encoder.Spec.Categories[h];
+            loss = loss + nn.functional.cross_entropy(output[.., offset..(offset + k)], categories[.., h]);
+            offset += k;
+        }
+        return loss + nn.functional.mse_loss(output[.., offset..], regressions) * encoder.Spec.Regressions;
+    }
+
+    public static EncoderCard Train(EncoderTrainingConfig config, string outDir, Action<JobProgress>? progress = null, CancellationToken cancel = default)
+    {
+        if (config.Iterations < 1 || config.BatchSize < 2 || !(config.LearningRate > 0) || !(config.MaxInputNoise >= 0))
+            throw new InputException($"encoder training: iterations ≥ 1, batch ≥ 2, a positive learning rate and noise ≥ 0 are required (got {config})");
+        var spec = EncoderSpec.ForTask(config.Task);
+        ModelDirectory.RequireNoModelIn(outDir);
+        if (File.Exists(Path.Combine(outDir, WeightsFile))) throw new InputException($"--out: {outDir} already holds an encoder");
+        Directory.CreateDirectory(outDir);
+        Runtime.Configure(config.Seed, config.Threads, "cpu");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var generator = Runtime.NewGenerator(config.Seed);
+        using var encoder = new FeatureEncoder(spec);
+        using var optimizer = torch.optim.AdamW(encoder.parameters(), config.LearningRate);
+        for (var it = 1; it <= config.Iterations; it++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            using (torch.NewDisposeScope())
+            {
+                var lr = config.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * (it - 1) / config.Iterations));
+                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+                var (x, cats, regs) = RealBatch(spec, config.BatchSize, generator);
+                var level = torch.rand([config.BatchSize, .. Enumerable.Repeat(1L, (int)x.dim() - 1)], generator: generator) * config.MaxInputNoise;
+                var noisy = x + level * torch.randn(x.shape, generator: generator);
+                var loss = Loss(encoder, noisy, cats, regs);
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+                if (it % 50 == 0 || it == config.Iterations)
+                {
+                    var value = loss.item<float>();
+                    if (!float.IsFinite(value)) throw new DivergenceException($"encoder training diverged at iteration {it}; lower the learning rate");
+                    progress?.Invoke(new JobProgress(it, config.Iterations, $"loss {value:F3}"));
+                }
+            }
+            Runtime.ReleaseFinalizableNativeObjects();
+        }
+        encoder.eval();
+        var (accuracy, rmse) = Validate(encoder, 1024, config.Seed + 1_000_003);
+        var card = new EncoderCard(spec, config, accuracy, rmse, clock.Elapsed.TotalSeconds);
+        ModelDirectory.SaveWeights(encoder, Path.Combine(outDir, WeightsFile));
+        Json.Write(Path.Combine(outDir, CardFile), card);
+        return card;
+    }
+
+    /// <summary>Accuracy of every categorical head and RMSE of every regression (in the normalised units) on fresh real samples.</summary>
+    public static (Dictionary<string, double> Accuracy, Dictionary<string, double> Rmse) Validate(FeatureEncoder encoder, int n, int seed)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        using var generator = Runtime.NewGenerator(seed);
+        var (x, cats, regs) = RealBatch(encoder.Spec, n, generator);
+        var output = encoder.Heads(encoder.forward(x));
+        var accuracy = new Dictionary<string, double>();
+        var offset = 0;
+        for (var h = 0; h < encoder.Spec.Categories.Length; h++)
+        {
+            var k = encoder.Spec.Categories[h];
+            var predicted = output[.., offset..(offset + k)].argmax(1);
+            accuracy[encoder.Spec.CategoryNames[h]] = predicted.eq(cats[.., h]).to(ScalarType.Float64).mean().item<double>();
+            offset += k;
+        }
+        var rmse = new Dictionary<string, double>();
+        for (var r = 0; r < encoder.Spec.Regressions; r++)
+            rmse[encoder.Spec.RegressionNames[r]] = (output[.., offset + r] - regs[.., r]).square().mean().sqrt().to(ScalarType.Float64).item<double>();
+        return (accuracy, rmse);
+    }
+
+    /// <summary>Loads an encoder directory (weights verified against their SHA-256).</summary>
+    public static (EncoderCard Card, FeatureEncoder Encoder) Load(string dir)
+    {
+        var cardPath = Path.Combine(dir, CardFile);
+        if (!File.Exists(cardPath)) throw new InputException($"encoder not found: {cardPath}");
+        var card = Json.Read<EncoderCard>(cardPath, "encoder card");
+        var encoder = new FeatureEncoder(card.Spec);
+        ModelDirectory.LoadWeights(encoder, Path.Combine(dir, WeightsFile));
+        encoder.eval();
+        return (card, encoder);
+    }
+}

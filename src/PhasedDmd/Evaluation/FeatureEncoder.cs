@@ -1,0 +1,76 @@
+using PhasedDmd.Data;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Evaluation;
+
+/// <summary>
+/// Shape of a <see cref="FeatureEncoder"/>: the task it reads, its input channels (glyphs: RGB;
+/// motion: the 8 frames stacked as channels), the categorical attributes it predicts (number of
+/// classes each) and how many continuous ones.
+/// </summary>
+public sealed record EncoderSpec(string Task, int InChannels, int[] Categories, string[] CategoryNames, string[] RegressionNames,
+                                 int Width = 32, int Embedding = 128)
+{
+    public int Regressions => RegressionNames.Length;
+
+    /// <summary>The attributes each task's encoder is trained to predict: everything the sample's truth records.</summary>
+    public static EncoderSpec ForTask(string task) => task switch
+    {
+        "glyphs" => new EncoderSpec("glyphs", 3, [BitmapFont.Characters.Count, GlyphsTask.Colours.Count, GlyphsTask.Colours.Count, GlyphsTask.Scales.Length],
+            ["character", "foreground", "background", "scale"], ["centreX", "centreY"]),
+        "motion" => new EncoderSpec("motion", MotionTask.Frames, [MotionTask.Shapes.Length, MotionTask.Directions.Length],
+            ["shape", "direction"], ["speed", "centreX", "centreY"]),
+        _ => throw new InputException($"--task: encoders exist for glyphs and motion (got '{task}')"),
+    };
+}
+
+/// <summary>
+/// The project's stand-in for DINO / LPIPS features: a small convolutional network trained
+/// <b>supervised</b> on the procedural data's true attributes. It learns character, colours,
+/// scale and position for glyphs, and shape, direction, speed and position for motion. Its embedding
+/// therefore encodes both content and composition. Three stages at 16×16, 8×8 and 4×4; the embedding
+/// is a linear map of the flattened last stage, so it keeps where things are.
+/// </summary>
+public sealed class FeatureEncoder : nn.Module<Tensor, Tensor>
+{
+    private readonly Conv2d conv1, conv2, conv3;
+    private readonly Linear embed, heads;
+
+    public EncoderSpec Spec { get; }
+
+    public FeatureEncoder(EncoderSpec spec) : base(nameof(FeatureEncoder))
+    {
+        Spec = spec;
+        conv1 = nn.Conv2d(spec.InChannels, spec.Width, 3, padding: 1);
+        conv2 = nn.Conv2d(spec.Width, 2 * spec.Width, 3, stride: 2, padding: 1);
+        conv3 = nn.Conv2d(2 * spec.Width, 2 * spec.Width, 3, stride: 2, padding: 1);
+        embed = nn.Linear(2 * spec.Width * 4 * 4, spec.Embedding);
+        heads = nn.Linear(spec.Embedding, spec.Categories.Sum() + spec.Regressions);
+        RegisterComponents();
+    }
+
+    /// <summary>Samples in the task's layout ([N, 3, 16, 16] or [N, 8, 1, 16, 16]) as [N, C, 16, 16].</summary>
+    private Tensor AsImage(Tensor x) => x.reshape(x.shape[0], Spec.InChannels, x.shape[^2], x.shape[^1]);
+
+    /// <summary>The activations of the three stages (for the perceptual distance).</summary>
+    public Tensor[] Stages(Tensor x)
+    {
+        var a1 = nn.functional.gelu(conv1.forward(AsImage(x)));
+        var a2 = nn.functional.gelu(conv2.forward(a1));
+        var a3 = nn.functional.gelu(conv3.forward(a2));
+        return [a1, a2, a3];
+    }
+
+    /// <summary>The embedding ([N, Embedding]).</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        var a3 = Stages(x)[2];
+        return embed.forward(a3.flatten(1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Logits of every categorical head (concatenated) and the regressions, from an embedding.</summary>
+    public Tensor Heads(Tensor embedding) => heads.forward(nn.functional.gelu(embedding));
+}

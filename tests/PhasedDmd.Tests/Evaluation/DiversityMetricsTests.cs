@@ -1,0 +1,110 @@
+using PhasedDmd.Evaluation;
+using PhasedDmd.Training;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Tests.Evaluation;
+
+[Collection(SerialCollection.Name)]
+public class DiversityMetricsTests
+{
+    private static FeatureEncoder RandomEncoder(string task)
+    {
+        manual_seed(5);
+        return new FeatureEncoder(EncoderSpec.ForTask(task));
+    }
+
+    private static Tensor RealGlyphs(int n, int seed)
+    {
+        using var g = Runtime.NewGenerator(seed);
+        var batch = new PhasedDmd.Data.GlyphsTask().Sample(n, g);
+        batch.Prompts.Dispose();
+        return batch.Pixels;
+    }
+
+    [Fact]
+    public void Identical_seeds_are_maximally_similar_and_distinct_ones_are_not()
+    {
+        using var encoder = RandomEncoder("glyphs");
+        const int prompts = 3, seeds = 4;
+        using var one = RealGlyphs(prompts, 1);
+        // row-major [seed][prompt]: every seed of prompt p is the same image
+        using var same = cat(Enumerable.Repeat(one, seeds).ToArray(), 0);
+        using (no_grad())
+        using (var e = encoder.forward(same))
+            Assert.Equal(1.0, DiversityMetrics.MeanPairwiseCosine(e, prompts, seeds), 6);
+        Assert.Equal(0.0, DiversityMetrics.MeanPairwisePerceptual(encoder, same, prompts, seeds), 9);
+
+        using var varied = RealGlyphs(prompts * seeds, 2);
+        using (no_grad())
+        using (var e = encoder.forward(varied))
+            Assert.True(DiversityMetrics.MeanPairwiseCosine(e, prompts, seeds) < 0.999);
+        Assert.True(DiversityMetrics.MeanPairwisePerceptual(encoder, varied, prompts, seeds) > 1e-3);
+        Assert.Throws<ArgumentException>(() => DiversityMetrics.MeanPairwisePerceptual(encoder, varied, prompts, 5));
+    }
+
+    [Fact]
+    public void The_perceptual_distance_is_symmetric_zero_on_identity_and_bounded_per_stage()
+    {
+        using var encoder = RandomEncoder("motion");
+        using var g = Runtime.NewGenerator(3);
+        using var a = PhasedDmd.Data.MotionTask.RenderBatch(PhasedDmd.Data.MotionTask.SampleAttributes(6, g));
+        using var b = PhasedDmd.Data.MotionTask.RenderBatch(PhasedDmd.Data.MotionTask.SampleAttributes(6, g));
+        using var ab = DiversityMetrics.PerceptualDistance(encoder, a, b);
+        using var ba = DiversityMetrics.PerceptualDistance(encoder, b, a);
+        using var aa = DiversityMetrics.PerceptualDistance(encoder, a, a);
+        Assert.True(TestUtil.MaxAbs(ab, ba) < 1e-9);
+        Assert.True(aa.abs().max().item<double>() < 1e-12);
+        Assert.True(ab.min().item<double>() > 0);
+        Assert.True(ab.max().item<double>() <= 3 * 2.0 + 1e-9);   // unit vectors differ by at most 2 in squared norm; three stages
+    }
+
+    [Fact]
+    public void The_frechet_distance_matches_the_closed_form_for_gaussians()
+    {
+        manual_seed(11);
+        using var a = randn(20000, 3, dtype: ScalarType.Float64) * tensor(new[] { 1.0, 2.0, 0.5 });
+        // identical sets: 0
+        Assert.True(DiversityMetrics.FrechetDistance(a, a) < 1e-8);
+        // a shift by m leaves the covariance: exactly ‖m‖² for the same samples
+        using var shifted = a + tensor(new[] { 1.0, -2.0, 0.0 });
+        Assert.Equal(5.0, DiversityMetrics.FrechetDistance(a, shifted), 6);
+        // scaling by 2: Σb = 4Σa, so FD = ‖μa‖² + Tr Σa + 4 Tr Σa − 2 Tr (2Σa) = ‖μa‖² + Tr Σa (≈ 1 + 4 + 0.25)
+        using var scaled = 2 * a;
+        var mu = a.mean([0]);
+        var centred = a - mu;
+        var trace = (centred.square().sum() / (a.shape[0] - 1)).item<double>();
+        Assert.Equal(mu.square().sum().item<double>() + trace, DiversityMetrics.FrechetDistance(a, scaled), 6);
+        // independent samples of one population: close to 0 (finite-sample bias only)
+        using var other = randn(20000, 3, dtype: ScalarType.Float64) * tensor(new[] { 1.0, 2.0, 0.5 });
+        Assert.True(DiversityMetrics.FrechetDistance(a, other) < 0.01);
+        Assert.Throws<ArgumentException>(() => DiversityMetrics.FrechetDistance(a, randn(10, 4)));
+    }
+
+    [Fact]
+    public void A_briefly_trained_encoder_reads_real_attributes_and_round_trips_through_its_directory()
+    {
+        var dir = Path.Combine(TestUtil.TempDir(), "encoder");
+        var card = EncoderTraining.Train(new EncoderTrainingConfig("glyphs", Iterations: 150, BatchSize: 64, Seed: 1, Threads: 1), dir);
+        // colours are global and easy: even 150 iterations learn them; chance is 1/6
+        Assert.True(card.HeldOutAccuracy["foreground"] > 0.9, $"{card.HeldOutAccuracy["foreground"]}");
+        Assert.True(card.HeldOutAccuracy["background"] > 0.9, $"{card.HeldOutAccuracy["background"]}");
+        var (loadedCard, loaded) = EncoderTraining.Load(dir);
+        using (loaded)
+        {
+            Assert.Equal(card.Spec.Categories, loadedCard.Spec.Categories);
+            var (accuracy, _) = EncoderTraining.Validate(loaded, 1024, 1 + 1_000_003);
+            Assert.Equal(card.HeldOutAccuracy["foreground"], accuracy["foreground"], 9);
+            // shuffled targets: the same encoder scores near chance
+            using var scope = NewDisposeScope();
+            using var g = Runtime.NewGenerator(9);
+            var (x, cats, _) = EncoderTraining.RealBatch(loaded.Spec, 512, g);
+            using var noGrad = no_grad();
+            var predicted = loaded.Heads(loaded.forward(x))[.., 15..21].argmax(1);
+            var shuffled = cats[.., 1][randperm(512, generator: g)];
+            Assert.True(predicted.eq(shuffled).to(ScalarType.Float64).mean().item<double>() < 0.4);
+        }
+        File.WriteAllBytes(Path.Combine(dir, EncoderTraining.WeightsFile), [1, 2, 3]);
+        Assert.Throws<InputException>(() => EncoderTraining.Load(dir));
+    }
+}
