@@ -108,3 +108,35 @@ public class DiversityMetricsTests
         Assert.Throws<InputException>(() => EncoderTraining.Load(dir));
     }
 }
+
+public class CompositionMetricsTests
+{
+    [Fact]
+    public void Wasserstein_distance_matches_closed_forms()
+    {
+        Assert.Equal(0, CompositionMetrics.Wasserstein1([0.1, 0.5, 0.9], [0.9, 0.1, 0.5]), 12);
+        Assert.Equal(0.7, CompositionMetrics.Wasserstein1([0.0, 1.0, 2.0], [0.7, 1.7, 2.7]), 12);   // a shift moves all mass by 0.7
+        Assert.Equal(0.5, CompositionMetrics.Wasserstein1([0.0, 1.0], [0.5, 0.5]), 12);
+        Assert.Equal(1.0, CompositionMetrics.Wasserstein1([0.0], [1.0]), 12);
+    }
+
+    [Fact]
+    public void Real_samples_match_themselves_and_a_collapsed_generator_has_no_spread()
+    {
+        manual_seed(5);
+        using var encoder = new FeatureEncoder(EncoderSpec.ForTask("glyphs"));
+        const int prompts = 3, seeds = 4;
+        using var g = Runtime.NewGenerator(7);
+        var batch = new PhasedDmd.Data.GlyphsTask().Sample(prompts * seeds, g);
+        batch.Prompts.Dispose();
+        using var real = batch.Pixels;
+        var same = CompositionMetrics.Evaluate(encoder, real, real, prompts, seeds);
+        Assert.Equal(1.0, same.SpreadRatio, 9);
+        Assert.Equal(0.0, same.Wasserstein, 9);
+        // every seed of a prompt renders the first seed's image: one layout per prompt
+        using var collapsed = real[arange(0, prompts).repeat(seeds)];
+        var c = CompositionMetrics.Evaluate(encoder, collapsed, real, prompts, seeds);
+        Assert.True(c.SpreadRatio < 1e-4, $"{c.SpreadRatio}");
+        Assert.Equal(["centreX", "centreY"], c.Attributes);
+    }
+}
