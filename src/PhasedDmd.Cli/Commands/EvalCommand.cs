@@ -12,6 +12,10 @@ public sealed class EvalSettings : ModelSamplingSettings
     [CommandOption("--denoising-curve <TIMES>")]
     [System.ComponentModel.Description("glyphs teachers: also noise real images to each start time (comma-separated, e.g. 0.5,0.7,0.9,1), denoise them with the teacher and report the character accuracy per start time.")]
     public string? DenoisingCurve { get; init; }
+
+    [CommandOption("--encoder <DIR>")]
+    [System.ComponentModel.Description("glyphs/motion: the feature encoder for the diversity, composition and Fréchet measures (default assets/encoders/<task> when it exists; train one with train-encoder).")]
+    public string? Encoder { get; init; }
 }
 
 public sealed class EvalCommand : Command<EvalSettings>
@@ -28,8 +32,11 @@ public sealed class EvalCommand : Command<EvalSettings>
         if (card.Task.Name == "glyphs")
         {
             var seeds = 8;
-            var g = GlyphMetrics.Evaluate(model, seeds, options);
-            Json.Write(settings.Out, g);
+            var prompts = new PhasedDmd.Data.GlyphsTask().EvaluationPrompts;
+            using var grid = ModelSampling.SamplePromptGrid(model, prompts, seeds, options);
+            var g = GlyphMetrics.FromSamples(grid.data<float>().ToArray(), prompts, seeds);
+            var features = Features(settings, card.Task.Name, grid, prompts, seeds, options.Seed);
+            WriteWithFeatures(settings.Out, g, features);
             var t = new Table().Title($"glyphs: {g.Prompts} prompts × {g.SeedsPerPrompt} seeds").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
             t.AddRow("character accuracy", $"{g.CharacterAccuracy:F3}");
             t.AddRow("colour accuracy (fg and bg)", $"{g.ColourAccuracy:F3}");
@@ -37,6 +44,7 @@ public sealed class EvalCommand : Command<EvalSettings>
             t.AddRow("mean glyph match (IoU)", $"{g.MeanGlyphMatch:F3}");
             t.AddRow($"distinct layouts per prompt (of {seeds})", $"{g.DistinctLayoutsPerPrompt:F2}");
             t.AddRow("scale-2 fraction (data: 0.5)", $"{g.LargeScaleFraction:F3}");
+            AddFeatureRows(t, features);
             AnsiConsole.Write(t);
             if (starts is not null)
             {
@@ -53,8 +61,11 @@ public sealed class EvalCommand : Command<EvalSettings>
         if (card.Task.Name == "motion")
         {
             var seeds = 8;
-            var m = MotionMetrics.Evaluate(model, seeds, options);
-            Json.Write(settings.Out, m);
+            var prompts = new PhasedDmd.Data.MotionTask().EvaluationPrompts;
+            using var grid = ModelSampling.SamplePromptGrid(model, prompts, seeds, options);
+            var m = MotionMetrics.FromSamples(grid.data<float>().ToArray(), prompts, seeds);
+            var features = Features(settings, card.Task.Name, grid, prompts, seeds, options.Seed);
+            WriteWithFeatures(settings.Out, m, features);
             var t = new Table().Title($"motion: {m.Prompts} prompts × {m.SeedsPerPrompt} seeds").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
             t.AddRow("shape accuracy", $"{m.ShapeAccuracy:F3}");
             t.AddRow("direction accuracy", $"{m.DirectionAccuracy:F3}");
@@ -63,6 +74,7 @@ public sealed class EvalCommand : Command<EvalSettings>
             t.AddRow("mean shape match (soft IoU)", $"{m.MeanShapeMatch:F3}");
             t.AddRow("mean optical flow, px/frame (data: 0.75)", $"{m.MeanAbsoluteFlow:F3}");
             t.AddRow($"dynamic degree (flow > {m.DynamicThreshold:F3})", $"{m.DynamicDegree:F3}");
+            AddFeatureRows(t, features);
             AnsiConsole.Write(t);
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(settings.Out)}");
             return 0;
@@ -88,6 +100,41 @@ public sealed class EvalCommand : Command<EvalSettings>
         table.AddRow("mmd (RBF, h = " + $"{m.MmdBandwidth:F3})", $"{m.Mmd:E3}");
         table.AddRow("mean log-likelihood", $"{m.MeanLogLikelihood:F3}");
         AnsiConsole.Write(table);
+    }
+
+    /// <summary>The encoder measures when an encoder is given or shipped for the task; null otherwise.</summary>
+    private static EncoderMetrics? Features(EvalSettings settings, string task, Tensor grid, IReadOnlyList<string> prompts, int seeds, int seed)
+    {
+        var dir = settings.Encoder ?? Path.Combine("assets", "encoders", task);
+        if (settings.Encoder is null && !File.Exists(Path.Combine(dir, EncoderTraining.CardFile))) return null;
+        var (card, encoder) = EncoderTraining.Load(dir);
+        using (encoder)
+        {
+            if (card.Spec.Task != task) throw new InputException($"--encoder: {dir} is an encoder for '{card.Spec.Task}', not '{task}'");
+            return EncoderMetrics.Evaluate(encoder, grid, prompts, seeds, seed);
+        }
+    }
+
+    /// <summary>Writes the task metrics with the encoder measures under the key <c>features</c>.</summary>
+    private static void WriteWithFeatures<T>(string path, T metrics, EncoderMetrics? features)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(Json.Serialize(metrics))!.AsObject();
+        if (features is not null) node["features"] = System.Text.Json.Nodes.JsonNode.Parse(Json.Serialize(features));
+        AtomicFile.WriteAllText(path, node.ToJsonString(Json.Options));
+    }
+
+    private static void AddFeatureRows(Table t, EncoderMetrics? f)
+    {
+        if (f is null)
+        {
+            t.AddRow("[grey]feature measures[/]", "[grey]no encoder (see train-encoder)[/]");
+            return;
+        }
+        t.AddRow($"feature cosine among seeds, ↓ (data: {f.RealFeatureCosine:F3})", $"{f.FeatureCosine:F3}");
+        t.AddRow($"perceptual distance among seeds, ↑ (data: {f.RealPerceptual:F3})", $"{f.Perceptual:F3}");
+        t.AddRow("composition spread / data's", $"{f.Composition.SpreadRatio:F3}");
+        t.AddRow("composition W1 to data", $"{f.Composition.Wasserstein:F3}");
+        t.AddRow("Fréchet distance to data (features)", $"{f.FrechetToReal:F2}");
     }
 
     private static List<double> ParseStartTimes(string spec)

@@ -98,4 +98,25 @@ public class DitDistillationTests
         Assert.Throws<InputException>(() => PhasedDmd.Evaluation.GlyphMetrics.DenoisingCurve(model, [0.5, 1.5], 8, 0));
         Assert.Throws<InputException>(() => PhasedDmd.Evaluation.GlyphMetrics.DenoisingCurve(model, [0.0], 8, 0));
     }
+    [Fact]
+    public void Eval_adds_the_encoder_measures_and_refuses_an_encoder_of_another_task()
+    {
+        var root = TestUtil.TempDir();
+        var teacherDir = Path.Combine(root, "teacher");
+        TeacherTrainer.Train(TinyTeacher("motion") with { Iterations = 1 }, teacherDir);
+        var encoderDir = Path.Combine(root, "encoder");
+        PhasedDmd.Evaluation.EncoderTraining.Train(new PhasedDmd.Evaluation.EncoderTrainingConfig("motion", Iterations: 5, BatchSize: 8, Threads: 1), encoderDir);
+        var metrics = Path.Combine(root, "m.json");
+        Assert.Equal(0, PhasedDmd.Cli.PhasedDmdApp.Run(["eval", "--model", teacherDir, "--steps", "2", "--encoder", encoderDir, "--out", metrics]));
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(metrics));
+        Assert.True(doc.RootElement.TryGetProperty("directionAccuracy", out _));
+        var f = doc.RootElement.GetProperty("features");
+        foreach (var key in new[] { "featureCosine", "realFeatureCosine", "perceptual", "realPerceptual", "composition", "frechetToReal" })
+            Assert.True(f.TryGetProperty(key, out _), key);
+        Assert.InRange(f.GetProperty("featureCosine").GetDouble(), -1, 1);
+
+        var glyphEncoder = Path.Combine(root, "glyph-encoder");
+        PhasedDmd.Evaluation.EncoderTraining.Train(new PhasedDmd.Evaluation.EncoderTrainingConfig("glyphs", Iterations: 1, BatchSize: 4, Threads: 1), glyphEncoder);
+        Assert.Equal(2, PhasedDmd.Cli.PhasedDmdApp.Run(["eval", "--model", teacherDir, "--steps", "2", "--encoder", glyphEncoder, "--out", metrics]));
+    }
 }

@@ -1,0 +1,64 @@
+using PhasedDmd.Data;
+using PhasedDmd.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Evaluation;
+
+/// <summary>
+/// The feature-space measures of one prompt grid, beside the same measures on real samples of the
+/// same prompts (the "data" reference):
+/// <list type="bullet">
+/// <item>feature cosine: mean pairwise cosine among the seeds of a prompt; lower is more diverse (DINOv3 analogue);</item>
+/// <item>perceptual: the LPIPS-style distance between seeds; higher is more diverse;</item>
+/// <item>composition: the spread and distribution of the free attributes;</item>
+/// <item>Fréchet distance of the embeddings to the real samples (fidelity).</item>
+/// </list>
+/// </summary>
+public sealed record EncoderMetrics(
+    double FeatureCosine, double RealFeatureCosine, double Perceptual, double RealPerceptual,
+    CompositionMetrics Composition, double FrechetToReal)
+{
+    public static EncoderMetrics Evaluate(FeatureEncoder encoder, Tensor samples, IReadOnlyList<string> prompts, int seeds, int seed = 0)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var real = RealGrid(encoder.Spec.Task, prompts, seeds, seed);
+        var x = samples.to(ScalarType.Float32).cpu();
+        var e = encoder.forward(x);
+        var er = encoder.forward(real);
+        return new EncoderMetrics(
+            DiversityMetrics.MeanPairwiseCosine(e, prompts.Count, seeds), DiversityMetrics.MeanPairwiseCosine(er, prompts.Count, seeds),
+            DiversityMetrics.MeanPairwisePerceptual(encoder, x, prompts.Count, seeds), DiversityMetrics.MeanPairwisePerceptual(encoder, real, prompts.Count, seeds),
+            CompositionMetrics.Evaluate(encoder, x, real, prompts.Count, seeds),
+            DiversityMetrics.FrechetDistance(e, er));
+    }
+
+    /// <summary>
+    /// Real samples for a grid of prompts, row-major [seeds × prompts, …]: for glyphs, the prompt fixes
+    /// character and colours and the rest is drawn; for motion, the prompt fixes shape and direction.
+    /// </summary>
+    public static Tensor RealGrid(string task, IReadOnlyList<string> prompts, int seeds, int seed)
+    {
+        using var generator = Runtime.NewGenerator(seed + 7919);
+        if (task == "glyphs")
+        {
+            var parsed = prompts.Select(GlyphReader.ParsePrompt).ToList();
+            var wanted = Enumerable.Range(0, seeds).SelectMany(_ => parsed).ToList();
+            return GlyphsTask.RenderBatch(GlyphsTask.SampleAttributes(wanted.Count, generator, wanted));
+        }
+        if (task != "motion") throw new InputException($"no real grid for task '{task}'");
+        var clips = new List<MotionAttributes>();
+        for (var s = 0; s < seeds; s++)
+            foreach (var p in prompts)
+            {
+                var w = p.Split(' ');
+                if (w.Length != 3 || !MotionTask.Shapes.Contains(w[0]) || !MotionTask.Directions.Contains(w[2]))
+                    throw new InputException($"not a motion prompt: '{p}' (expected 'SHAPE moving DIRECTION')");
+                MotionAttributes? found = null;
+                while (found is null) found = MotionTask.SampleAttributes(16, generator).FirstOrDefault(a => a.Direction == w[2]);
+                clips.Add(found with { Shape = w[0] });
+            }
+        return MotionTask.RenderBatch(clips);
+    }
+}
