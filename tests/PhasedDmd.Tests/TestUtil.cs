@@ -23,6 +23,14 @@ internal static class TestUtil
         using (t) return t.to(ScalarType.Float64).item<double>();
     }
 
+    /// <summary>The repository root (the folder holding PhasedDmd.slnx), found from the test assembly's location.</summary>
+    public static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "PhasedDmd.slnx"))) return dir.FullName;
+        throw new InvalidOperationException("PhasedDmd.slnx not found above " + AppContext.BaseDirectory);
+    }
+
     public static string TempDir(string prefix = "pdmd")
     {
         var dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
