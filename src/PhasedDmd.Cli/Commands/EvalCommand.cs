@@ -105,14 +105,24 @@ public sealed class EvalCommand : Command<EvalSettings>
     /// <summary>The encoder measures when an encoder is given or shipped for the task; null otherwise.</summary>
     private static EncoderMetrics? Features(EvalSettings settings, string task, Tensor grid, IReadOnlyList<string> prompts, int seeds, int seed)
     {
-        var dir = settings.Encoder ?? Path.Combine("assets", "encoders", task);
-        if (settings.Encoder is null && !File.Exists(Path.Combine(dir, EncoderTraining.CardFile))) return null;
+        var dir = settings.Encoder ?? ShippedEncoder(task);
+        if (dir is null) return null;
         var (card, encoder) = EncoderTraining.Load(dir);
         using (encoder)
         {
             if (card.Spec.Task != task) throw new InputException($"--encoder: {dir} is an encoder for '{card.Spec.Task}', not '{task}'");
             return EncoderMetrics.Evaluate(encoder, grid, prompts, seeds, seed);
         }
+    }
+
+    /// <summary>assets/encoders/&lt;task&gt; under the working directory or any folder above the executable (a repository checkout); null if none.</summary>
+    private static string? ShippedEncoder(string task)
+    {
+        var relative = Path.Combine("assets", "encoders", task);
+        if (File.Exists(Path.Combine(relative, EncoderTraining.CardFile))) return relative;
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, relative, EncoderTraining.CardFile))) return Path.Combine(d.FullName, relative);
+        return null;
     }
 
     /// <summary>Writes the task metrics with the encoder measures under the key <c>features</c>.</summary>
@@ -134,7 +144,7 @@ public sealed class EvalCommand : Command<EvalSettings>
         t.AddRow($"perceptual distance among seeds, ↑ (data: {f.RealPerceptual:F3})", $"{f.Perceptual:F3}");
         t.AddRow("composition spread / data's", $"{f.Composition.SpreadRatio:F3}");
         t.AddRow("composition W1 to data", $"{f.Composition.Wasserstein:F3}");
-        t.AddRow("Fréchet distance to data (features)", $"{f.FrechetToReal:F2}");
+        t.AddRow($"Fréchet distance to data (features; data vs data: {f.FrechetRealFloor:F1})", $"{f.FrechetToReal:F1}");
     }
 
     private static List<double> ParseStartTimes(string spec)

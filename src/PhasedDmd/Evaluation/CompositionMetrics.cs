@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 namespace PhasedDmd.Evaluation;
 
 /// <summary>
-/// Ground-truth composition diversity: the free attributes a prompt leaves open (glyphs: where
-/// the character is and its scale; motion: speed and where the shape is), as read by the encoder's
+/// Ground-truth composition diversity: the free continuous attributes a prompt leaves open (glyphs:
+/// where the character is; motion: speed and where the shape is), as read by the encoder's
 /// trained attribute heads. The generated samples are compared with real samples of the same
 /// prompts read by the same heads, so the heads' own errors affect both sides alike.
 /// </summary>
@@ -20,7 +20,7 @@ public sealed record CompositionMetrics(string[] Attributes, double SpreadPerPro
     /// </summary>
     public static CompositionMetrics Evaluate(FeatureEncoder encoder, Tensor generated, Tensor real, int prompts, int seeds)
     {
-        if (generated.shape[0] != (long)prompts * seeds || real.shape[0] % prompts != 0 || seeds < 2)
+        if (generated.shape[0] != (long)prompts * seeds || real.shape[0] % prompts != 0 || seeds < 2 || real.shape[0] < 2L * prompts)
             throw new ArgumentException($"expected {seeds} seeds × {prompts} prompts of generated samples and a whole number of real rows per prompt");
         var g = Predict(encoder, generated);
         var r = Predict(encoder, real);

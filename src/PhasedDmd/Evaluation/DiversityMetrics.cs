@@ -34,7 +34,8 @@ public static class DiversityMetrics
     /// LPIPS-style distance between paired samples a[i] and b[i]. For every encoder stage, the
     /// activations are normalised to unit length over channels at each position, and the squared
     /// difference is averaged over positions. The stages are then summed, with equal weights (LPIPS
-    /// learns them; we have no human judgements). 0 for identical images; at most 2 per stage.
+    /// learns them; we have no human judgements). 0 for identical images; at most 4 per stage
+    /// (unit vectors differ by at most 2 in length).
     /// </summary>
     public static Tensor PerceptualDistance(FeatureEncoder encoder, Tensor a, Tensor b)
     {

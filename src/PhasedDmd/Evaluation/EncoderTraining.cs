@@ -146,7 +146,15 @@ public static class EncoderTraining
         if (!File.Exists(cardPath)) throw new InputException($"encoder not found: {cardPath}");
         var card = Json.Read<EncoderCard>(cardPath, "encoder card");
         var encoder = new FeatureEncoder(card.Spec);
-        ModelDirectory.LoadWeights(encoder, Path.Combine(dir, WeightsFile));
+        try
+        {
+            ModelDirectory.LoadWeights(encoder, Path.Combine(dir, WeightsFile));
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
         encoder.eval();
         return (card, encoder);
     }

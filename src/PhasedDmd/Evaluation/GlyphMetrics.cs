@@ -67,7 +67,7 @@ public sealed record GlyphMetrics(
             var eps = torch.randn(x0.shape, generator: generator);
             var xt = schedule.Alpha(t0) * x0 + schedule.Sigma(t0) * eps;
             var steps = Math.Max(1, (int)Math.Round(card.Sampling.Steps * t0));
-            var times = Enumerable.Range(0, steps + 1).Select(i => t0 * (1.0 - i / (double)steps)).ToArray();
+            var times = PhasedDmd.Diffusion.Timesteps.Grid(steps, card.Sampling.Shift).Select(t => t0 * t).ToArray();
             var solver = OdeSolvers.Parse(card.Sampling.Solver);
             var images = OdeSolvers.Integrate(network, xt.to(network.parameters().First().device), times, prompts.to(network.parameters().First().device), card.Sampling.Cfg, solver).cpu();
             var (character, colours, _, _) = GlyphReader.Accuracy(images.data<float>().ToArray(), expected);

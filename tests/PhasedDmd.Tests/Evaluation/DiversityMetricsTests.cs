@@ -56,7 +56,7 @@ public class DiversityMetricsTests
         Assert.True(TestUtil.MaxAbs(ab, ba) < 1e-9);
         Assert.True(aa.abs().max().item<double>() < 1e-12);
         Assert.True(ab.min().item<double>() > 0);
-        Assert.True(ab.max().item<double>() <= 3 * 2.0 + 1e-9);   // unit vectors differ by at most 2 in squared norm; three stages
+        Assert.True(ab.max().item<double>() <= 3 * 4.0 + 1e-9);   // unit vectors are at most 2 apart (squared: 4); three stages
     }
 
     [Fact]
@@ -78,7 +78,34 @@ public class DiversityMetricsTests
         // independent samples of one population: close to 0 (finite-sample bias only)
         using var other = randn(20000, 3, dtype: ScalarType.Float64) * tensor(new[] { 1.0, 2.0, 0.5 });
         Assert.True(DiversityMetrics.FrechetDistance(a, other) < 0.01);
-        Assert.Throws<ArgumentException>(() => DiversityMetrics.FrechetDistance(a, randn(10, 4)));
+        using var wrongWidth = randn(10, 4);
+        Assert.Throws<ArgumentException>(() => DiversityMetrics.FrechetDistance(a, wrongWidth));
+    }
+
+    [Fact]
+    public void The_frechet_distance_is_right_for_non_commuting_covariances()
+    {
+        // 2-D: Tr (Σa^½ Σb Σa^½)^½ = √(tr(Σa Σb) + 2√(det Σa · det Σb)), since the two eigenvalues
+        // λ₁, λ₂ of Σa^½ Σb Σa^½ have λ₁ + λ₂ = tr(Σa Σb) and λ₁λ₂ = det Σa det Σb.
+        manual_seed(13);
+        using var za = randn(5000, 2, dtype: ScalarType.Float64);
+        using var zb = randn(5000, 2, dtype: ScalarType.Float64);
+        using var a = za.matmul(tensor(new[,] { { 2.0, 0.0 }, { 0.0, 0.5 } }));
+        using var b = zb.matmul(tensor(new[,] { { 1.0, 0.8 }, { 0.0, 1.0 } })) + tensor(new[] { 0.3, -0.2 });
+        static (double[] Mu, double[,] Cov) Moments(Tensor x)
+        {
+            var mu = x.mean([0]);
+            var c = x - mu;
+            var cov = c.T.matmul(c) / (x.shape[0] - 1);
+            return (mu.data<double>().ToArray(), new[,] { { cov[0, 0].item<double>(), cov[0, 1].item<double>() }, { cov[1, 0].item<double>(), cov[1, 1].item<double>() } });
+        }
+        var (ma, sa) = Moments(a);
+        var (mb, sb) = Moments(b);
+        double Det(double[,] m) => m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0];
+        var trProduct = sa[0, 0] * sb[0, 0] + sa[0, 1] * sb[1, 0] + sa[1, 0] * sb[0, 1] + sa[1, 1] * sb[1, 1];
+        var traceRoot = Math.Sqrt(trProduct + 2 * Math.Sqrt(Det(sa) * Det(sb)));
+        var expected = Math.Pow(ma[0] - mb[0], 2) + Math.Pow(ma[1] - mb[1], 2) + sa[0, 0] + sa[1, 1] + sb[0, 0] + sb[1, 1] - 2 * traceRoot;
+        Assert.Equal(expected, DiversityMetrics.FrechetDistance(a, b), 8);
     }
 
     [Fact]
