@@ -41,16 +41,7 @@ public static class DiversityMetrics
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var fa = encoder.Stages(a);
-        var fb = encoder.Stages(b);
-        var d = torch.zeros(a.shape[0], dtype: ScalarType.Float64, device: a.device);
-        for (var l = 0; l < fa.Length; l++)
-        {
-            var na = nn.functional.normalize(fa[l], dim: 1, eps: 1e-10);
-            var nb = nn.functional.normalize(fb[l], dim: 1, eps: 1e-10);
-            d = d + (na - nb).square().sum(dim: 1).mean([1, 2]).to(ScalarType.Float64);
-        }
-        return d.MoveToOuterDisposeScope();
+        return Distance(NormalisedStages(encoder, a), NormalisedStages(encoder, b)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Mean pairwise <see cref="PerceptualDistance"/> among the seeds of each prompt, averaged over prompts (paper Table 2, LPIPS column: higher is more diverse).</summary>
@@ -58,6 +49,7 @@ public static class DiversityMetrics
     {
         Check(samples.shape[0], prompts, seeds);
         using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
         var pairs = new List<(long, long)>();
         for (var p = 0; p < prompts; p++)
             for (var i = 0; i < seeds; i++)
@@ -65,7 +57,21 @@ public static class DiversityMetrics
                     pairs.Add((i * prompts + p, j * prompts + p));
         var left = torch.tensor(pairs.Select(q => q.Item1).ToArray());
         var right = torch.tensor(pairs.Select(q => q.Item2).ToArray());
-        return PerceptualDistance(encoder, samples[left], samples[right]).mean().item<double>();
+        var stages = NormalisedStages(encoder, samples);   // each sample encoded once, then paired
+        return Distance(stages.Select(f => f[left]).ToArray(), stages.Select(f => f[right]).ToArray()).mean().item<double>();
+    }
+
+    /// <summary>The encoder's stage activations, each normalised to unit length over channels at every position.</summary>
+    private static Tensor[] NormalisedStages(FeatureEncoder encoder, Tensor x)
+        => encoder.Stages(x).Select(f => nn.functional.normalize(f, dim: 1, eps: 1e-10)).ToArray();
+
+    /// <summary>Per pair: squared difference of normalised activations, summed over channels, averaged over positions, summed over stages.</summary>
+    private static Tensor Distance(Tensor[] a, Tensor[] b)
+    {
+        var d = torch.zeros(a[0].shape[0], dtype: ScalarType.Float64, device: a[0].device);
+        for (var l = 0; l < a.Length; l++)
+            d = d + (a[l] - b[l]).square().sum(dim: 1).mean([1, 2]).to(ScalarType.Float64);
+        return d;
     }
 
     /// <summary>

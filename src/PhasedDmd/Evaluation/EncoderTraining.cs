@@ -33,9 +33,10 @@ public static class EncoderTraining
             var batch = new GlyphsTask().Sample(n, generator);
             batch.Prompts.Dispose();
             var colours = GlyphsTask.Colours.Keys.ToList();
+            var characters = BitmapFont.Characters.ToList();
             var cats = batch.Attributes.SelectMany(a => new long[]
             {
-                BitmapFont.Characters.ToList().IndexOf(a.Character), colours.IndexOf(a.Foreground), colours.IndexOf(a.Background),
+                characters.IndexOf(a.Character), colours.IndexOf(a.Foreground), colours.IndexOf(a.Background),
                 Array.IndexOf(GlyphsTask.Scales, a.Scale),
             }).ToArray();
             var half = GlyphsTask.Size / 2.0;

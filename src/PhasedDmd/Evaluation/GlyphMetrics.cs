@@ -16,14 +16,6 @@ public sealed record GlyphMetrics(
     double CharacterAccuracy, double ColourAccuracy, double AllAttributesAccuracy, double MeanGlyphMatch,
     double DistinctLayoutsPerPrompt, double LargeScaleFraction)
 {
-    public static GlyphMetrics Evaluate(LoadedModel model, int seeds, SampleOptions options)
-    {
-        var task = new GlyphsTask();
-        var prompts = task.EvaluationPrompts;
-        using var samples = ModelSampling.SamplePromptGrid(model, prompts, seeds, options);
-        return FromSamples(samples.data<float>().ToArray(), prompts, seeds);
-    }
-
     /// <summary>Samples laid out row-major as [seeds × prompts, 3, 16, 16].</summary>
     public static GlyphMetrics FromSamples(float[] images, IReadOnlyList<string> prompts, int seeds)
     {
@@ -60,6 +52,8 @@ public sealed record GlyphMetrics(
         using var x0 = batch.Pixels;
         using var prompts = batch.Prompts;
         var expected = batch.Attributes.Select(a => (a.Character, a.Foreground, a.Background)).ToList();
+        var solver = OdeSolvers.Parse(card.Sampling.Solver);
+        var device = network.parameters().First().device;
         var curve = new List<(double, double, double)>();
         foreach (var t0 in startTimes)
         {
@@ -67,9 +61,8 @@ public sealed record GlyphMetrics(
             var eps = torch.randn(x0.shape, generator: generator);
             var xt = schedule.Alpha(t0) * x0 + schedule.Sigma(t0) * eps;
             var steps = Math.Max(1, (int)Math.Round(card.Sampling.Steps * t0));
-            var times = PhasedDmd.Diffusion.Timesteps.Grid(steps, card.Sampling.Shift).Select(t => t0 * t).ToArray();
-            var solver = OdeSolvers.Parse(card.Sampling.Solver);
-            var images = OdeSolvers.Integrate(network, xt.to(network.parameters().First().device), times, prompts.to(network.parameters().First().device), card.Sampling.Cfg, solver).cpu();
+            var times = Timesteps.Grid(steps, card.Sampling.Shift).Select(t => t0 * t).ToArray();
+            var images = OdeSolvers.Integrate(network, xt.to(device), times, prompts.to(device), card.Sampling.Cfg, solver).cpu();
             var (character, colours, _, _) = GlyphReader.Accuracy(images.data<float>().ToArray(), expected);
             curve.Add((t0, character, colours));
         }

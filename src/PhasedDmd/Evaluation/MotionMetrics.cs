@@ -1,5 +1,4 @@
 using PhasedDmd.Data;
-using PhasedDmd.Sampling;
 using static TorchSharp.torch;
 
 namespace PhasedDmd.Evaluation;
@@ -31,13 +30,6 @@ public sealed record MotionMetrics(
         }).ToList();
         return OpticalFlow.CalibrateDynamicThreshold(flows);
     });
-
-    public static MotionMetrics Evaluate(LoadedModel model, int seeds, SampleOptions options)
-    {
-        var prompts = new MotionTask().EvaluationPrompts;
-        using var samples = ModelSampling.SamplePromptGrid(model, prompts, seeds, options);
-        return FromSamples(samples.data<float>().ToArray(), prompts, seeds);
-    }
 
     /// <summary>Clips laid out row-major as [seeds × prompts, 8, 1, 16, 16].</summary>
     public static MotionMetrics FromSamples(float[] clips, IReadOnlyList<string> prompts, int seeds)
