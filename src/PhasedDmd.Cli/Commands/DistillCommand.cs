@@ -94,7 +94,7 @@ public sealed class DistillSettings : ResumableRunSettings
     public double? Ema { get; init; }
 
     [CommandOption("--init-from <DIR>")]
-    [Description("Continue from a student: phases before --start-phase are loaded and frozen.")]
+    [Description("Continue from a student: phases before --start-phase are loaded from it and frozen; the later experts start afresh from the teacher.")]
     public string? InitFrom { get; init; }
 
     [CommandOption("--start-phase <K>")]

@@ -396,7 +396,9 @@ public sealed class Distiller
         {
             if (card.Student is not { } spec || spec.Layout.Steps != _layout.Steps || !spec.Layout.Boundaries.SequenceEqual(_layout.Boundaries) || spec.Experts != _config.Experts)
                 throw new InputException($"initFrom: {dir} has a different phase layout or expert kind");
-            for (var k = 1; k <= _layout.Phases; k++) StudentGenerator.CopyWeights(previous.Expert(k), Student.Expert(k));
+            // Only the frozen experts come from the earlier student; expert StartPhase and later start
+            // from the teacher as in a fresh run (so "train phase k for 4× as long" means exactly that).
+            for (var k = 1; k < _config.StartPhase; k++) StudentGenerator.CopyWeights(previous.Expert(k), Student.Expert(k));
         }
     }
 

@@ -78,6 +78,14 @@ public class DistillerTests(SmallTeacherFixture fixture) : IClassFixture<SmallTe
         var cont = new Distiller(Tiny("phased", 4, 2) with { InitFrom = first, StartPhase = 2, PhaseIterations = [1, 5] }, card, t2);
         var before = cont.Student.Expert(1).parameters().Select(p => p.detach().clone()).ToList();
         var beforeTwo = cont.Student.Expert(2).parameters().Select(p => p.detach().clone()).ToList();
+        // Expert 1 comes from the earlier student, expert 2 starts afresh from the teacher.
+        var (_, t3) = fixture.Load();
+        using (t3)
+        {
+            var trained = new Distiller(Tiny("phased", 4, 2) with { InitFrom = first, StartPhase = 2 }, card, t3);
+            Assert.Contains(trained.Student.Expert(1).parameters().Zip(t3.parameters()), pair => TestUtil.MaxAbs(pair.First, pair.Second) > 0);
+            Assert.All(trained.Student.Expert(2).parameters().Zip(t3.parameters()), pair => Assert.Equal(0.0, TestUtil.MaxAbs(pair.First, pair.Second)));
+        }
         cont.Run(TestUtil.TempDir());
         Assert.All(before.Zip(cont.Student.Expert(1).parameters()), pair => Assert.Equal(0.0, TestUtil.MaxAbs(pair.First, pair.Second)));
         Assert.Contains(beforeTwo.Zip(cont.Student.Expert(2).parameters()), pair => TestUtil.MaxAbs(pair.First, pair.Second) > 0);
