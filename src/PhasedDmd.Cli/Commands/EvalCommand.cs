@@ -43,7 +43,7 @@ public sealed class EvalCommand : Command<EvalSettings>
             t.AddRow("all attributes", $"{g.AllAttributesAccuracy:F3}");
             t.AddRow("mean glyph match (IoU)", $"{g.MeanGlyphMatch:F3}");
             t.AddRow($"distinct layouts per prompt (of {seeds})", $"{g.DistinctLayoutsPerPrompt:F2}");
-            t.AddRow("scale-2 fraction (data: 0.5)", $"{g.LargeScaleFraction:F3}");
+            t.AddRow($"scale-{PhasedDmd.Data.GlyphsTask.Scales.Max()} fraction (data: 0.5)", $"{g.LargeScaleFraction:F3}");
             AddFeatureRows(t, features);
             AnsiConsole.Write(t);
             if (starts is not null)
@@ -105,7 +105,7 @@ public sealed class EvalCommand : Command<EvalSettings>
     /// <summary>The encoder measures when an encoder is given or shipped for the task; null otherwise.</summary>
     private static EncoderMetrics? Features(EvalSettings settings, string task, Tensor grid, IReadOnlyList<string> prompts, int seeds, int seed)
     {
-        var dir = settings.Encoder ?? ShippedEncoder(task);
+        var dir = settings.Encoder ?? Assets.Encoder(task);
         if (dir is null) return null;
         var (card, encoder) = EncoderTraining.Load(dir);
         using (encoder)
@@ -113,16 +113,6 @@ public sealed class EvalCommand : Command<EvalSettings>
             if (card.Spec.Task != task) throw new InputException($"--encoder: {dir} is an encoder for '{card.Spec.Task}', not '{task}'");
             return EncoderMetrics.Evaluate(encoder, grid, prompts, seeds, seed);
         }
-    }
-
-    /// <summary>assets/encoders/&lt;task&gt; under the working directory or any folder above the executable (a repository checkout); null if none.</summary>
-    private static string? ShippedEncoder(string task)
-    {
-        var relative = Path.Combine("assets", "encoders", task);
-        if (File.Exists(Path.Combine(relative, EncoderTraining.CardFile))) return relative;
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, relative, EncoderTraining.CardFile))) return Path.Combine(d.FullName, relative);
-        return null;
     }
 
     /// <summary>Writes the task metrics with the encoder measures under the key <c>features</c>.</summary>

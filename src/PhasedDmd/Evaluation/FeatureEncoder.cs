@@ -11,17 +11,20 @@ namespace PhasedDmd.Evaluation;
 /// classes each) and how many continuous ones.
 /// </summary>
 public sealed record EncoderSpec(string Task, int InChannels, int[] Categories, string[] CategoryNames, string[] RegressionNames,
-                                 int Width = 32, int Embedding = 128)
+                                 int Width = 32, int Embedding = 128, int ImageSize = 16)
 {
+    /// <summary>Side of the last stage after two stride-2, padding-1, 3×3 convolutions.</summary>
+    public int LastStageSize => ((ImageSize + 1) / 2 + 1) / 2;
+
     public int Regressions => RegressionNames.Length;
 
     /// <summary>The attributes each task's encoder is trained to predict: everything the sample's truth records.</summary>
     public static EncoderSpec ForTask(string task) => task switch
     {
         "glyphs" => new EncoderSpec("glyphs", 3, [BitmapFont.Characters.Count, GlyphsTask.Colours.Count, GlyphsTask.Colours.Count, GlyphsTask.Scales.Length],
-            ["character", "foreground", "background", "scale"], ["centreX", "centreY"]),
+            ["character", "foreground", "background", "scale"], ["centreX", "centreY"], ImageSize: GlyphsTask.Size),
         "motion" => new EncoderSpec("motion", MotionTask.Frames, [MotionTask.Shapes.Length, MotionTask.Directions.Length],
-            ["shape", "direction"], ["speed", "centreX", "centreY"]),
+            ["shape", "direction"], ["speed", "centreX", "centreY"], ImageSize: MotionTask.Size),
         _ => throw new InputException($"--task: encoders exist for glyphs and motion (got '{task}')"),
     };
 }
@@ -30,7 +33,7 @@ public sealed record EncoderSpec(string Task, int InChannels, int[] Categories, 
 /// The project's stand-in for DINO / LPIPS features: a small convolutional network trained
 /// <b>supervised</b> on the procedural data's true attributes. It learns character, colours,
 /// scale and position for glyphs, and shape, direction, speed and position for motion. Its embedding
-/// therefore encodes both content and composition. Three stages at 16×16, 8×8 and 4×4; the embedding
+/// therefore encodes both content and composition. Three stages at full, half and quarter resolution (16, 8 and 4 pixels for both tasks); the embedding
 /// is a linear map of the flattened last stage, so it keeps where things are.
 /// </summary>
 public sealed class FeatureEncoder : nn.Module<Tensor, Tensor>
@@ -46,12 +49,12 @@ public sealed class FeatureEncoder : nn.Module<Tensor, Tensor>
         conv1 = nn.Conv2d(spec.InChannels, spec.Width, 3, padding: 1);
         conv2 = nn.Conv2d(spec.Width, 2 * spec.Width, 3, stride: 2, padding: 1);
         conv3 = nn.Conv2d(2 * spec.Width, 2 * spec.Width, 3, stride: 2, padding: 1);
-        embed = nn.Linear(2 * spec.Width * 4 * 4, spec.Embedding);
+        embed = nn.Linear(2 * spec.Width * spec.LastStageSize * spec.LastStageSize, spec.Embedding);
         heads = nn.Linear(spec.Embedding, spec.Categories.Sum() + spec.Regressions);
         RegisterComponents();
     }
 
-    /// <summary>Samples in the task's layout ([N, 3, 16, 16] or [N, 8, 1, 16, 16]) as [N, C, 16, 16].</summary>
+    /// <summary>Samples in the task's layout ([N, 3, H, W] or [N, 8, 1, H, W]) as [N, C, H, W].</summary>
     private Tensor AsImage(Tensor x) => x.reshape(x.shape[0], Spec.InChannels, x.shape[^2], x.shape[^1]);
 
     /// <summary>The activations of the three stages (for the perceptual distance).</summary>

@@ -27,7 +27,32 @@ public sealed record GlyphMetrics(
         // Composition diversity: how many different (scale, position) layouts one prompt gets across its seeds.
         var layouts = Enumerable.Range(0, prompts.Count)
             .Average(p => Enumerable.Range(0, seeds).Select(s => readings[s * prompts.Count + p]).Select(r => (r.Scale, r.Top, r.Left)).Distinct().Count());
-        return new GlyphMetrics(prompts.Count, seeds, character, colours, all, match, layouts, readings.Average(r => r.Scale == 2 ? 1.0 : 0.0));
+        return new GlyphMetrics(prompts.Count, seeds, character, colours, all, match, layouts, readings.Average(r => r.Scale == GlyphsTask.Scales.Max() ? 1.0 : 0.0));
+    }
+
+    /// <summary>
+    /// Whether two sets of images drawn from the same noises keep their composition (the paper's
+    /// Fig. 5: training the high-SNR expert longer must not move what the low-SNR expert laid out).
+    /// Each image is read with <see cref="GlyphReader"/>; returns the fraction of pairs with the same
+    /// scale and position, and the mean distance (pixels) between the glyphs' centres.
+    /// </summary>
+    public static (double SameLayout, double MeanCentreShift) LayoutAgreement(float[] a, float[] b)
+    {
+        var per = 3 * GlyphsTask.Size * GlyphsTask.Size;
+        if (a.Length != b.Length || a.Length % per != 0) throw new ArgumentException("LayoutAgreement: two equally long sets of glyph images are needed");
+        var n = a.Length / per;
+        var same = 0;
+        var shift = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            var ra = GlyphReader.Read(a.AsSpan(i * per, per));
+            var rb = GlyphReader.Read(b.AsSpan(i * per, per));
+            if (ra.Scale == rb.Scale && ra.Top == rb.Top && ra.Left == rb.Left) same++;
+            double Cx(GlyphReading r) => r.Left + BitmapFont.Width * r.Scale / 2.0;
+            double Cy(GlyphReading r) => r.Top + BitmapFont.Height * r.Scale / 2.0;
+            shift += Math.Sqrt(Math.Pow(Cx(ra) - Cx(rb), 2) + Math.Pow(Cy(ra) - Cy(rb), 2));
+        }
+        return (same / (double)n, shift / n);
     }
 
     /// <summary>

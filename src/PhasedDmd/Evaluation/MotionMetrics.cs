@@ -56,4 +56,27 @@ public sealed record MotionMetrics(
             readings.Average(r => r.Speed), spread, readings.Average(r => r.Match),
             flows.Average(), OpticalFlow.DynamicDegree(flows, threshold), threshold);
     }
+
+    /// <summary>
+    /// Whether two sets of clips drawn from the same noises keep their composition (paper Fig. 5):
+    /// the fraction of pairs whose first-frame centroid moved less than 1 px and whose direction is
+    /// the same, and the mean first-frame centroid shift in pixels.
+    /// </summary>
+    public static (double SameLayout, double MeanCentreShift) LayoutAgreement(float[] a, float[] b)
+    {
+        var per = MotionTask.Frames * MotionTask.Size * MotionTask.Size;
+        if (a.Length != b.Length || a.Length % per != 0) throw new ArgumentException("LayoutAgreement: two equally long sets of clips are needed");
+        var n = a.Length / per;
+        var same = 0;
+        var shift = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            var (ax, ay) = MotionReader.Centroid(a.AsSpan(i * per, per), 0);
+            var (bx, by) = MotionReader.Centroid(b.AsSpan(i * per, per), 0);
+            var d = Math.Sqrt((ax - bx) * (ax - bx) + (ay - by) * (ay - by));
+            if (d < 1 && MotionReader.Read(a.AsSpan(i * per, per)).Direction == MotionReader.Read(b.AsSpan(i * per, per)).Direction) same++;
+            shift += d;
+        }
+        return (same / (double)n, shift / n);
+    }
 }

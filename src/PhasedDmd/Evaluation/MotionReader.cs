@@ -15,22 +15,25 @@ public static class MotionReader
 {
     private const int Size = MotionTask.Size, Frames = MotionTask.Frames;
 
+    /// <summary>The intensity-weighted centroid (x, y) of one frame; the image centre for an empty frame.</summary>
+    public static (double X, double Y) Centroid(ReadOnlySpan<float> clip, int frame)
+    {
+        double mass = 0, mx = 0, my = 0;
+        for (var y = 0; y < Size; y++)
+            for (var x = 0; x < Size; x++)
+            {
+                var m = Math.Clamp((clip[(frame * Size + y) * Size + x] + 1) / 2, 0, 1);
+                mass += m; mx += m * x; my += m * y;
+            }
+        return mass > 1e-6 ? (mx / mass, my / mass) : (Size / 2.0, Size / 2.0);
+    }
+
     /// <summary>Reads one clip given as 8 × 1 × 16 × 16 values in [−1, 1].</summary>
     public static MotionReading Read(ReadOnlySpan<float> clip)
     {
         var cx = new double[Frames];
         var cy = new double[Frames];
-        for (var f = 0; f < Frames; f++)
-        {
-            double mass = 0, mx = 0, my = 0;
-            for (var y = 0; y < Size; y++)
-                for (var x = 0; x < Size; x++)
-                {
-                    var m = Math.Clamp((clip[(f * Size + y) * Size + x] + 1) / 2, 0, 1);
-                    mass += m; mx += m * x; my += m * y;
-                }
-            (cx[f], cy[f]) = mass > 1e-6 ? (mx / mass, my / mass) : (Size / 2.0, Size / 2.0);
-        }
+        for (var f = 0; f < Frames; f++) (cx[f], cy[f]) = Centroid(clip, f);
         var vx = Slope(cx);
         var vy = Slope(cy);
         var direction = Math.Abs(vx) >= Math.Abs(vy) ? (vx < 0 ? "left" : "right") : (vy < 0 ? "up" : "down");
