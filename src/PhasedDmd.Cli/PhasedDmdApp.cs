@@ -46,8 +46,9 @@ public static class PhasedDmdApp
                 .WithExample("bench", "--quick", "--out", "runs/bench/bench.json");
             config.AddCommand<BenchWorkerCommand>("bench-worker").IsHidden();
             config.AddCommand<DemoCommand>("demo")
-                .WithDescription("The main job on the built-in task: train a teacher on ring8, sample, evaluate, plot.")
-                .WithExample("demo", "--out", "runs/demo");
+                .WithDescription("The main job: distil the shipped teachers with every method, run the paper's studies in miniature, write runs/demo/report.md and report.json.")
+                .WithExample("demo", "--out", "runs/demo")
+                .WithExample("demo", "--quick");
         });
         try
         {

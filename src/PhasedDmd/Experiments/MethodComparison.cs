@@ -104,18 +104,18 @@ public static class MethodComparison
     /// unexpectedly (e.g. a native error) resumes once from its last checkpoint — exactly, so
     /// the result is the one an uninterrupted run gives. Returns the training wall time.
     /// </summary>
-    private static double Distil(string teacherDir, DistillConfig config, string dir, Action<string>? warn)
+    public static double Distil(string teacherDir, DistillConfig config, string dir, Action<string>? warn, Action<JobProgress>? progress = null)
     {
         var resources = Path.Combine(dir, "resources.json");
         var saved = Path.Combine(dir, ModelDirectory.RunConfigFile);
         var sameConfig = File.Exists(saved) && RunState.Hash(Json.Read<DistillConfig>(saved, "saved config")) == RunState.Hash(config);
         if (File.Exists(Path.Combine(dir, ModelDirectory.CardFile)) && File.Exists(resources))
         {
-            if (!sameConfig) throw new InputException($"compare: {dir} holds a student distilled with a different config; use a new --out");
+            if (!sameConfig) throw new InputException($"{dir} holds a student distilled with a different config; use a new --out");
             return Json.Read<RunResources>(resources, "run resources").WallSeconds;
         }
         if (File.Exists(saved) && !sameConfig)
-            throw new InputException($"compare: {dir} holds an interrupted run with a different config; use a new --out");
+            throw new InputException($"{dir} holds an interrupted run with a different config; use a new --out");
         var resume = sameConfig && new CheckpointStore(Path.Combine(dir, "checkpoints")).List().Count > 0;
         for (var attempt = 0; ; attempt++)
         {
@@ -124,7 +124,7 @@ public static class MethodComparison
             {
                 try
                 {
-                    new Distiller(config, card, teacher).Run(dir, resume: resume, warn: warn);
+                    new Distiller(config, card, teacher).Run(dir, progress, resume: resume, warn: warn);
                     return Json.Read<RunResources>(resources, "run resources").WallSeconds;
                 }
                 catch (Exception e) when (attempt == 0 && e is not (InputException or DivergenceException or OperationCanceledException)

@@ -1,0 +1,137 @@
+using System.Text.Json.Nodes;
+using PhasedDmd.Data;
+using PhasedDmd.Evaluation;
+using PhasedDmd.Experiments;
+using PhasedDmd.IO;
+using PhasedDmd.Training;
+using Xunit;
+
+namespace PhasedDmd.Tests.Experiments;
+
+public class DemoReportTests
+{
+    private static DemoEntry Entry(string name, params (string Key, double Value)[] metrics)
+        => new(name, name, "", null, 0, metrics.ToDictionary(m => m.Key, m => m.Value));
+
+    [Fact]
+    public void Flatten_walks_nested_objects_into_dotted_keys()
+    {
+        var flat = Demo.Flatten(new { a = 1.5, b = new { c = 2, d = new { e = -3.0 } }, text = "x" });
+        Assert.Equal(new Dictionary<string, double> { ["a"] = 1.5, ["b.c"] = 2, ["b.d.e"] = -3 }, flat);
+    }
+
+    [Fact]
+    public void Claims_compare_the_measured_numbers_in_the_stated_direction()
+    {
+        var report = new DemoReport
+        {
+            Config = DemoConfig.Default(),
+            Methods =
+            {
+                ["glyphs"] =
+                [
+                    Entry("teacher"),
+                    Entry("dmd", ("features.featureCosine", 0.9), ("features.perceptual", 0.5), ("characterAccuracy", 0.8)),
+                    Entry("phased", ("features.featureCosine", 0.7), ("features.perceptual", 0.4), ("characterAccuracy", 0.8)),
+                ],
+            },
+            Fig5 = [Entry("1x", ("features.frechetToTeacher", 50)), Entry("4x", ("features.frechetToTeacher", 60))],
+            Fig5Layout = { ["sameLayoutFraction"] = 0.9, ["meanCentreShiftPixels"] = 0.2 },
+        };
+        var claims = DemoReportWriter.Claims(report).ToDictionary(c => c.Claim, c => c.Holds);
+        Assert.True(claims["Phased DMD keeps more diversity than dmd (Table 2: feature cosine among seeds ↓)"]);   // 0.7 < 0.9
+        Assert.False(claims["Phased DMD keeps more diversity than dmd (Table 2: perceptual distance among seeds ↑)"]);   // 0.4 < 0.5
+        Assert.False(claims["Phased DMD renders characters at least as well as dmd (text rendering)"]);   // a tie is not "more"
+        Assert.True(claims.Single(c => c.Key.StartsWith("Training the high-SNR expert longer leaves")).Value);
+        Assert.False(claims.Single(c => c.Key.StartsWith("Training the high-SNR expert longer improves")).Value);
+        // nothing is claimed about measures that were not taken (no sgts, no motion)
+        Assert.DoesNotContain(claims.Keys, k => k.Contains("sgts") || k.Contains("motion"));
+        var md = DemoReportWriter.Markdown(report with { Claims = DemoReportWriter.Claims(report) }, TestUtil.TempDir());
+        Assert.Contains("| glyphs | phased | 0.700 |", md);
+    }
+
+    [Fact]
+    public void Layout_agreement_is_one_for_identical_glyphs_and_measures_a_known_shift()
+    {
+        var per = 3 * GlyphsTask.Size * GlyphsTask.Size;
+        var a = new GlyphAttributes('7', "red", "blue", 1, 3, 4);
+        var moved = a with { Top = 6, Left = 8 };   // centre moves by (4, 3) → 5 px
+        float[] Render(params GlyphAttributes[] g)
+        {
+            var x = new float[g.Length * per];
+            for (var i = 0; i < g.Length; i++) GlyphsTask.Render(g[i], x.AsSpan(i * per, per));
+            return x;
+        }
+        var same = GlyphMetrics.LayoutAgreement(Render(a, moved), Render(a, moved));
+        Assert.Equal((1.0, 0.0), same);
+        var (fraction, shift) = GlyphMetrics.LayoutAgreement(Render(a, a), Render(a, moved));
+        Assert.Equal(0.5, fraction);
+        Assert.Equal(2.5, shift, 9);
+    }
+}
+
+/// <summary>The whole demo on the shipped teachers at a tiny size: every part runs and the report holds every table.</summary>
+[Collection(SerialCollection.Name)]
+public class DemoEndToEndTests
+{
+    [Fact]
+    public void A_tiny_demo_writes_the_report_with_every_table_and_figure()
+    {
+        var dir = TestUtil.TempDir("demo");
+        var config = DemoConfig.QuickRun() with
+        {
+            ImageIterationsPerPhase = 2, RingIterationsPerPhase = 4, Toy1dIterations = 5, SeedsPerPrompt = 2, PromptLimit = 2,
+            MixtureSamples = 200, Fig5Multiplier = 2, ImageAblations = true, Threads = 2,
+        };
+        // The shipped teachers and encoders are found above the test executable (the repository checkout).
+        {
+            var report = Demo.Run(config, dir);
+            Assert.Empty(report.TeacherTrainSeconds);   // shipped teachers, nothing trained
+            var tasks = Demo.ImageTasks.Where(t => TestUtil.RepoRoot() is { } root && Directory.Exists(Path.Combine(root, "assets", "teachers", t))).ToArray();
+            Assert.Contains("motion", tasks);
+            Assert.Equal(["ring8", .. tasks], report.Teachers.Keys.ToArray());
+            Assert.Equal(tasks, report.Methods.Keys.ToArray());
+            foreach (var task in tasks)
+            {
+                Assert.Equal(["teacher", "dmd", "sgts", "phased"], report.Methods[task].Select(e => e.Name).ToArray());
+                Assert.All(report.Methods[task], e => Assert.True(e.Metrics.ContainsKey("features.featureCosine"), $"{task} {e.Name}: no encoder measures"));
+                Assert.All(report.Methods[task], e => Assert.True(File.Exists(Path.Combine(dir, task, e.Name + ".png"))));
+            }
+            Assert.True(File.Exists(Path.Combine(dir, "motion", "phased.apng")));
+            Assert.Equal(2, report.Fig5.Count);
+            Assert.InRange(report.Fig5Layout["sameLayoutFraction"], 0, 1);
+            Assert.Equal(4, report.Ablations.Count);
+            Assert.Contains(report.Ring8, r => r.Name == "phased-K4");
+            Assert.NotEmpty(report.Claims);
+            var md = File.ReadAllText(Path.Combine(dir, "report.md"));
+            foreach (var section in (string[])["## What reproduces", "## Table 2 analogue", "## Table 3 analogue", "## Fig. 5 analogue", "## App. E.2", "## ring8", "## toy1d"])
+                Assert.Contains(section, md);
+            var json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "report.json")))!;
+            Assert.Equal(2, json["config"]!["imageIterationsPerPhase"]!.GetValue<int>());
+            Assert.True(File.Exists(Path.Combine(dir, "toy1d", "toy1d.png")));
+            // A second run into the same folder reuses every finished student instead of training again.
+            var again = Demo.Run(config, dir);
+            Assert.Equal(report.Methods["motion"].Select(e => e.TrainSeconds), again.Methods["motion"].Select(e => e.TrainSeconds));
+        }
+    }
+}
+
+public class MotionLayoutAgreementTests
+{
+    [Fact]
+    public void Same_clips_agree_and_a_moved_start_is_measured()
+    {
+        var per = MotionTask.Frames * MotionTask.Size * MotionTask.Size;
+        var a = new MotionAttributes("square", "right", 0.5, 5, 6);
+        float[] Render(params MotionAttributes[] clips)
+        {
+            var x = new float[clips.Length * per];
+            for (var i = 0; i < clips.Length; i++) MotionTask.Render(clips[i], x.AsSpan(i * per, per));
+            return x;
+        }
+        Assert.Equal((1.0, 0.0), MotionMetrics.LayoutAgreement(Render(a), Render(a)));
+        var (same, shift) = MotionMetrics.LayoutAgreement(Render(a), Render(a with { StartX = 8, StartY = 10 }));   // moved by (3, 4)
+        Assert.Equal(0.0, same);
+        Assert.Equal(5.0, shift, 1);
+    }
+}
