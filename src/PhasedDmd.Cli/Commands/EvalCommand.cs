@@ -107,12 +107,8 @@ public sealed class EvalCommand : Command<EvalSettings>
     {
         var dir = settings.Encoder ?? Assets.Encoder(task);
         if (dir is null) return null;
-        var (card, encoder) = EncoderTraining.Load(dir);
-        using (encoder)
-        {
-            if (card.Spec.Task != task) throw new InputException($"--encoder: {dir} is an encoder for '{card.Spec.Task}', not '{task}'");
-            return EncoderMetrics.Evaluate(encoder, grid, prompts, seeds, seed);
-        }
+        using var encoder = EncoderTraining.LoadFor(dir, task, "--encoder");
+        return EncoderMetrics.Evaluate(encoder, grid, prompts, seeds, seed);
     }
 
     /// <summary>Writes the task metrics with the encoder measures under the key <c>features</c>.</summary>

@@ -140,6 +140,15 @@ public static class EncoderTraining
         return (accuracy, rmse);
     }
 
+    /// <summary>Loads an encoder directory that must be for <paramref name="task"/>; the message names <paramref name="option"/>.</summary>
+    public static FeatureEncoder LoadFor(string dir, string task, string option)
+    {
+        var (card, encoder) = Load(dir);
+        if (card.Spec.Task == task) return encoder;
+        encoder.Dispose();
+        throw new InputException($"{option}: {dir} is an encoder for '{card.Spec.Task}', not '{task}'");
+    }
+
     /// <summary>Loads an encoder directory (weights verified against their SHA-256).</summary>
     public static (EncoderCard Card, FeatureEncoder Encoder) Load(string dir)
     {

@@ -167,88 +167,62 @@ public static class Demo
 
         // 4. glyphs and motion: teacher, dmd, sgts, phased with the same prompts and seeds.
         var imageTasks = ImageTasks.Where(report.Teachers.ContainsKey).ToList();
-        var encoders = imageTasks.ToDictionary(t => t, t => Assets.Encoder(t));
         report.StudyTask = imageTasks.Contains(config.StudyTask) ? config.StudyTask : imageTasks[^1];
         foreach (var task in ImageTasks.Where(t => !report.Teachers.ContainsKey(t))) progress?.Invoke(new DemoProgress(++part, parts, $"{task}: skipped", new JobProgress(1, 1, "")));
-        foreach (var task in imageTasks)
+        // One evaluator per task: the teacher's reference grid is sampled once, every student's grid once.
+        var evaluators = new Dictionary<string, ImageEvaluator>();
+        try
         {
-            var step = Part($"{task}: distil and evaluate");
-            if (encoders[task] is null) warn?.Invoke($"no shipped {task} encoder (assets/encoders/{task}); feature measures are skipped");
-            using var eval = new ImageEvaluator(task, report.Teachers[task], encoders[task], config);
-            var entries = new List<DemoEntry> { eval.Evaluate("teacher", "teacher", report.Teachers[task], null, 0, Path.Combine(outDir, task)) };
-            var n = config.ImageIterationsPerPhase;
-            var baseConfig = ImageBase(report.Teachers[task], config);
-            var runs = new (string Name, DistillConfig Config)[]
+            foreach (var task in imageTasks)
             {
-                ("dmd", baseConfig with { Method = "dmd", Steps = 1, Phases = 1, IterationsPerPhase = 2 * n }),
-                ("sgts", baseConfig with { Method = "sgts", Steps = 4, Phases = 1, IterationsPerPhase = 2 * n }),
-                ("phased", baseConfig with { Method = "phased", Steps = 4, Phases = 2, IterationsPerPhase = n }),
-            };
-            for (var i = 0; i < runs.Length; i++)
-            {
-                var (name, c) = runs[i];
-                var dir = Path.Combine(outDir, task, "students", name);
-                var offset = i;
-                var seconds = MethodComparison.Distil(report.Teachers[task], c, dir, warn,
-                    p => step(new JobProgress(offset * 2L * n + p.Done, runs.Length * 2L * n, $"{name} {p.Status}")));
-                entries.Add(eval.Evaluate(name, c.Method, dir, seconds, 2 * n, Path.Combine(outDir, task)));
+                var step = Part($"{task}: distil and evaluate");
+                var encoder = Assets.Encoder(task);
+                if (encoder is null) warn?.Invoke($"no shipped {task} encoder (assets/encoders/{task}); feature measures are skipped");
+                var eval = evaluators[task] = new ImageEvaluator(task, report.Teachers[task], encoder, config, Path.Combine(outDir, task));
+                var n = config.ImageIterationsPerPhase;
+                var baseConfig = ImageBase(report.Teachers[task], config);
+                var runs = new List<DemoRun>
+                {
+                    new("dmd", "dmd", baseConfig with { Method = "dmd", Steps = 1, Phases = 1, IterationsPerPhase = 2 * n }),
+                    new("sgts", "sgts", baseConfig with { Method = "sgts", Steps = 4, Phases = 1, IterationsPerPhase = 2 * n }),
+                    new("phased", "phased", baseConfig with { Method = "phased", Steps = 4, Phases = 2, IterationsPerPhase = n }),
+                };
+                report.Methods[task] = [eval.Evaluate("teacher", "teacher", report.Teachers[task], null, 0, "teacher"), .. DistilAndEvaluate(report.Teachers[task], runs, eval, step, warn)];
+                Json.Write(Path.Combine(outDir, "report.json"), report);
             }
-            report.Methods[task] = entries;
+
+            // 5. Fig. 5: freeze the low-SNR expert (phase 1), retrain the high-SNR expert for k× the iterations.
+            var study = report.StudyTask;
+            var studyEval = evaluators[study];
+            var n5 = config.ImageIterationsPerPhase;
+            var phasedDir = Path.GetFullPath(Path.Combine(outDir, study, "students", "phased"));
+            var phased = ImageBase(report.Teachers[study], config) with { Method = "phased", Steps = 4, Phases = 2, IterationsPerPhase = n5 };
+            var fig5 = Part($"{study}: Fig. 5 (high-SNR expert {config.Fig5Multiplier}× longer)");
+            var longer = new DemoRun($"phased, high-SNR expert {config.Fig5Multiplier}×", $"phased-expert2-{config.Fig5Multiplier}x",
+                phased with { PhaseIterations = [n5, config.Fig5Multiplier * n5], InitFrom = phasedDir, StartPhase = 2 });
+            report.Fig5.Add(report.Methods[study].Single(e => e.Name == "phased") with { Name = "phased, high-SNR expert 1×" });
+            report.Fig5.AddRange(DistilAndEvaluate(report.Teachers[study], [longer], studyEval, fig5, warn));
+            foreach (var (k, v) in studyEval.LayoutAgreement(phasedDir, report.Fig5[1].ModelDir)) report.Fig5Layout[k] = v;
             Json.Write(Path.Combine(outDir, "report.json"), report);
-        }
 
-        // 5. Fig. 5: freeze the low-SNR expert (phase 1), retrain the high-SNR expert for k× the iterations.
-        var study = report.StudyTask;
-        var fig5 = Part($"{study}: Fig. 5 (high-SNR expert {config.Fig5Multiplier}× longer)");
-        using (var eval = new ImageEvaluator(study, report.Teachers[study], encoders[study], config))
-        {
-            var task = study;
-            var n = config.ImageIterationsPerPhase;
-            var phasedDir = Path.Combine(outDir, task, "students", "phased");
-            var phased = report.Methods[task].Single(e => e.Name == "phased");
-            var longer = ImageBase(report.Teachers[task], config) with
+            // 6. App. E.2 and Table 6 at image scale.
+            if (config.ImageAblations)
             {
-                Method = "phased", Steps = 4, Phases = 2, IterationsPerPhase = n, PhaseIterations = [n, config.Fig5Multiplier * n],
-                InitFrom = Path.GetFullPath(phasedDir), StartPhase = 2,
-            };
-            var dir = Path.Combine(outDir, task, "students", $"phased-expert2-{config.Fig5Multiplier}x");
-            var seconds = MethodComparison.Distil(report.Teachers[task], longer, dir, warn, fig5);
-            var longEntry = eval.Evaluate($"phased, high-SNR expert {config.Fig5Multiplier}×", "phased", dir, seconds, n + config.Fig5Multiplier * n,
-                                          Path.Combine(outDir, task), imageName: $"phased-expert2-{config.Fig5Multiplier}x");
-            report.Fig5.Add(phased with { Name = "phased, high-SNR expert 1×" });
-            report.Fig5.Add(longEntry);
-            foreach (var (k, v) in eval.LayoutAgreement(phasedDir, dir)) report.Fig5Layout[k] = v;
-        }
-        Json.Write(Path.Combine(outDir, "report.json"), report);
-
-        // 6. App. E.2 and Table 6 at image scale.
-        if (config.ImageAblations)
-        {
-            var abl = Part($"{study}: ablations (disjoint, naive, 4 phases)");
-            var task = study;
-            var n = config.ImageIterationsPerPhase;
-            var phasedDir = Path.GetFullPath(Path.Combine(outDir, task, "students", "phased"));
-            var phased = ImageBase(report.Teachers[task], config) with { Method = "phased", Steps = 4, Phases = 2, IterationsPerPhase = n };
-            using var eval = new ImageEvaluator(task, report.Teachers[task], encoders[task], config);
-            report.Ablations.Add(report.Methods[task].Single(e => e.Name == "phased") with { Name = "phased (nested, subinterval, K=2)" });
-            var runs = new (string Name, string Dir, DistillConfig Config, int Updates)[]
-            {
-                // Phase 1's interval (t_b1, 1] is the same for nested and disjoint, so the disjoint run reuses phase 1.
-                ("phased + disjoint intervals", "phased-disjoint", phased with { Interval = IntervalKind.Disjoint, InitFrom = phasedDir, StartPhase = 2 }, n),
-                ("phased + naive fake objective", "phased-naive", phased with { FakeObjective = FakeObjective.Naive }, 2 * n),
-                ("phased, 4 phases (K=4)", "phased-K4", phased with { Phases = 4, IterationsPerPhase = Math.Max(1, n / 2) }, 4 * Math.Max(1, n / 2)),
-            };
-            var total = runs.Sum(r => (long)r.Updates);
-            long before = 0;
-            foreach (var (name, dirName, c, updates) in runs)
-            {
-                var dir = Path.Combine(outDir, task, "students", dirName);
-                var offset = before;
-                var seconds = MethodComparison.Distil(report.Teachers[task], c, dir, warn,
-                    p => abl(new JobProgress(offset + p.Done, total, $"{dirName} {p.Status}")));
-                report.Ablations.Add(eval.Evaluate(name, "phased", dir, seconds, c.StartPhase == 2 ? 2 * n : updates, Path.Combine(outDir, task), imageName: dirName));
-                before += updates;
+                var abl = Part($"{study}: ablations (disjoint, naive, 4 phases)");
+                report.Ablations.Add(report.Methods[study].Single(e => e.Name == "phased") with { Name = "phased (nested, subinterval, K=2)" });
+                var runs = new List<DemoRun>
+                {
+                    // Phase 1's interval (t_b1, 1] is the same for nested and disjoint, so the disjoint run reuses phase 1.
+                    new("phased + disjoint intervals", "phased-disjoint", phased with { Interval = IntervalKind.Disjoint, InitFrom = phasedDir, StartPhase = 2 }),
+                    new("phased + naive fake objective", "phased-naive", phased with { FakeObjective = FakeObjective.Naive }),
+                    new("phased, 4 phases (K=4)", "phased-K4", phased with { Phases = 4, IterationsPerPhase = Math.Max(1, n5 / 2) }),
+                };
+                report.Ablations.AddRange(DistilAndEvaluate(report.Teachers[study], runs, studyEval, abl, warn));
             }
+        }
+        finally
+        {
+            foreach (var e in evaluators.Values) e.Dispose();
         }
 
         // 7. The report.
@@ -256,8 +230,34 @@ public static class Demo
         report.Claims = DemoReportWriter.Claims(report);
         report.Seconds = clock.Elapsed.TotalSeconds;
         Json.Write(Path.Combine(outDir, "report.json"), report);
-        AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), DemoReportWriter.Markdown(report, outDir));
+        AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), DemoReportWriter.Markdown(report));
         return report;
+    }
+
+    /// <summary>One distillation of a table: its row name, its folder (under &lt;task&gt;/students) and config.</summary>
+    private sealed record DemoRun(string Name, string DirName, DistillConfig Config)
+    {
+        /// <summary>Generator updates of this run (phases from StartPhase on).</summary>
+        public long Trained => Enumerable.Range(Config.StartPhase, Config.Phases - Config.StartPhase + 1).Sum(k => (long)Config.IterationsOf(k));
+        /// <summary>Generator updates behind the student, counting the phases it took over frozen.</summary>
+        public int Total => Enumerable.Range(1, Config.Phases).Sum(Config.IterationsOf);
+    }
+
+    /// <summary>Distils each run (restartable, see <see cref="MethodComparison.Distil"/>) with one progress bar over all of them, then evaluates it.</summary>
+    private static List<DemoEntry> DistilAndEvaluate(string teacherDir, IReadOnlyList<DemoRun> runs, ImageEvaluator eval, Action<JobProgress> progress, Action<string>? warn)
+    {
+        var total = runs.Sum(r => r.Trained);
+        long before = 0;
+        var entries = new List<DemoEntry>();
+        foreach (var run in runs)
+        {
+            var offset = before;
+            var dir = Path.Combine(eval.OutDir, "students", run.DirName);
+            var seconds = MethodComparison.Distil(teacherDir, run.Config, dir, warn, p => progress(new JobProgress(offset + p.Done, total, $"{run.DirName} {p.Status}")));
+            entries.Add(eval.Evaluate(run.Name, run.Config.Method, dir, seconds, run.Total, run.DirName));
+            before += run.Trained;
+        }
+        return entries;
     }
 
     private static DistillConfig ImageBase(string teacherDir, DemoConfig config)
@@ -308,21 +308,35 @@ public static class Demo
         private readonly DemoConfig _config;
         private readonly IReadOnlyList<string> _prompts;
         private readonly FeatureEncoder? _encoder;
-        private readonly Tensor? _teacherFeatures;
+        private readonly string _teacherDir;
+        private Tensor? _teacherFeatures;
+        /// <summary>Each evaluated model's grid (row-major seeds × prompts), kept for the Fig. 5 comparison.</summary>
+        private readonly Dictionary<string, float[]> _pixels = new();
 
-        public ImageEvaluator(string task, string teacherDir, string? encoderDir, DemoConfig config)
+        /// <summary>Where the sample grids (and the students, under students/) of this task go.</summary>
+        public string OutDir { get; }
+
+        public ImageEvaluator(string task, string teacherDir, string? encoderDir, DemoConfig config, string outDir)
         {
             _task = task;
             _config = config;
+            OutDir = outDir;
+            _teacherDir = Path.GetFullPath(teacherDir);
             var all = ProceduralTasks.Resolve(task).EvaluationPrompts;
             _prompts = config.PromptLimit > 0 ? all.Take(config.PromptLimit).ToList() : all;
-            if (encoderDir is null) return;
-            var (card, encoder) = EncoderTraining.Load(encoderDir);
-            if (card.Spec.Task != task) { encoder.Dispose(); throw new InputException($"encoder {encoderDir} is for '{card.Spec.Task}', not '{task}'"); }
-            _encoder = encoder;
-            using var teacherGrid = Grid(teacherDir);
+            if (encoderDir is not null) _encoder = EncoderTraining.LoadFor(encoderDir, task, "encoder");
+        }
+
+        /// <summary>The encoder's embeddings of the teacher's grid (the reference of the Fréchet distance to the teacher), sampled once.</summary>
+        private Tensor TeacherFeatures(FeatureEncoder encoder)
+        {
+            if (_teacherFeatures is not null) return _teacherFeatures;
             using var noGrad = torch.no_grad();
-            _teacherFeatures = _encoder.forward(teacherGrid);
+            var teacher = _pixels.TryGetValue(_teacherDir, out var cached)
+                ? torch.tensor(cached, [_prompts.Count * _config.SeedsPerPrompt, .. ModelDirectory.ReadCard(_teacherDir).Network.SampleShape])
+                : Grid(_teacherDir);
+            using (teacher) _teacherFeatures = encoder.forward(teacher).DetachFromDisposeScope();
+            return _teacherFeatures;
         }
 
         private Tensor Grid(string modelDir)
@@ -331,11 +345,12 @@ public static class Demo
             return ModelSampling.SamplePromptGrid(model, _prompts, _config.SeedsPerPrompt, new SampleOptions(Seed: _config.Seed + 20_000, Device: _config.Device));
         }
 
-        public DemoEntry Evaluate(string name, string method, string modelDir, double? seconds, int updates, string imageDir, string? imageName = null)
+        public DemoEntry Evaluate(string name, string method, string modelDir, double? seconds, int updates, string imageName)
         {
             using var scope = torch.NewDisposeScope();
             var grid = Grid(modelDir);
-            var pixels = grid.data<float>().ToArray();
+            var full = Path.GetFullPath(modelDir);
+            var pixels = _pixels[full] = grid.data<float>().ToArray();
             var metrics = _task == "glyphs"
                 ? Flatten(GlyphMetrics.FromSamples(pixels, _prompts, _config.SeedsPerPrompt))
                 : Flatten(MotionMetrics.FromSamples(pixels, _prompts, _config.SeedsPerPrompt));
@@ -343,15 +358,16 @@ public static class Demo
             {
                 foreach (var (k, v) in Flatten(EncoderMetrics.Evaluate(_encoder, grid, _prompts, _config.SeedsPerPrompt, _config.Seed))) metrics[$"features.{k}"] = v;
                 using var noGrad = torch.no_grad();
-                metrics["features.frechetToTeacher"] = DiversityMetrics.FrechetDistance(_encoder.forward(grid), _teacherFeatures!);
+                metrics["features.frechetToTeacher"] = full == _teacherDir ? 0 : DiversityMetrics.FrechetDistance(_encoder.forward(grid), TeacherFeatures(_encoder));
             }
-            SaveImages(grid, imageDir, imageName ?? name);
+            SaveImages(grid, imageName);
             return new DemoEntry(name, method, modelDir, seconds, updates, metrics);
         }
 
         /// <summary>The first (up to) 6 prompts × 4 seeds as a Fig. 3 grid; videos also as an animated PNG.</summary>
-        private void SaveImages(Tensor grid, string dir, string name)
+        private void SaveImages(Tensor grid, string name)
         {
+            var dir = OutDir;
             Directory.CreateDirectory(dir);
             using var scope = torch.NewDisposeScope();
             int columns = Math.Min(6, _prompts.Count), rows = Math.Min(4, _config.SeedsPerPrompt);
@@ -366,14 +382,11 @@ public static class Demo
             foreach (var f in frames) f.Dispose();
         }
 
-        /// <summary>Fig. 5: same noises through two students; glyph layouts compared sample by sample.</summary>
+        /// <summary>Fig. 5: two evaluated students (same noises) compared sample by sample: glyph layout or motion start and direction.</summary>
         public Dictionary<string, double> LayoutAgreement(string dirA, string dirB)
         {
-            using var a = Grid(dirA);
-            using var b = Grid(dirB);
-            var (same, shift) = _task == "glyphs"
-                ? GlyphMetrics.LayoutAgreement(a.data<float>().ToArray(), b.data<float>().ToArray())
-                : MotionMetrics.LayoutAgreement(a.data<float>().ToArray(), b.data<float>().ToArray());
+            float[] a = _pixels[Path.GetFullPath(dirA)], b = _pixels[Path.GetFullPath(dirB)];
+            var (same, shift) = _task == "glyphs" ? GlyphMetrics.LayoutAgreement(a, b) : MotionMetrics.LayoutAgreement(a, b);
             return new() { ["sameLayoutFraction"] = same, ["meanCentreShiftPixels"] = shift };
         }
 

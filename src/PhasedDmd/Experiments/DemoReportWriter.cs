@@ -85,7 +85,7 @@ public static class DemoReportWriter
         return claims;
     }
 
-    public static string Markdown(DemoReport r, string outDir)
+    public static string Markdown(DemoReport r)
     {
         var c = r.Config;
         var sb = new StringBuilder();
@@ -94,7 +94,7 @@ public static class DemoReportWriter
         sb.AppendLine($"`phased-dmd demo{(c.Quick ? " --quick" : "")}{(c.FromScratch ? " --from-scratch" : "")}` took **{r.Seconds / 60:0.0} min** " +
                       $"({r.Machine}, {c.Threads} libtorch threads, seed {c.Seed}). Every number below is in `report.json`.");
         sb.AppendLine();
-        sb.AppendLine("Teachers: " + string.Join("; ", r.Teachers.Select(t => $"{t.Key} `{Rel(t.Value, outDir)}`" +
+        sb.AppendLine("Teachers: " + string.Join("; ", r.Teachers.Select(t => $"{t.Key} `{Rel(t.Value)}`" +
             (r.TeacherTrainSeconds.TryGetValue(t.Key, out var s) ? $" (trained here in {s:0} s)" : " (shipped)"))) + ".");
         sb.AppendLine();
         foreach (var (task, why) in r.Skipped) sb.AppendLine($"**{task} skipped:** {why}.\n");
@@ -240,7 +240,7 @@ public static class DemoReportWriter
         ? $"{F(Get(e, "characterAccuracy"), "0.00")} / {F(Get(e, "colourAccuracy"), "0.00")}"
         : $"{F(Get(e, "shapeAccuracy"), "0.00")} / {F(Get(e, "directionAccuracy"), "0.00")}";
 
-    private static string Rel(string path, string outDir)
+    private static string Rel(string path)
     {
         var full = Path.GetFullPath(path);
         var cwd = Path.GetFullPath(".");

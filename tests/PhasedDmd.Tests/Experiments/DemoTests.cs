@@ -46,7 +46,7 @@ public class DemoReportTests
         Assert.False(claims.Single(c => c.Key.StartsWith("Training the high-SNR expert longer improves")).Value);
         // nothing is claimed about measures that were not taken (no sgts, no motion)
         Assert.DoesNotContain(claims.Keys, k => k.Contains("sgts") || k.Contains("motion"));
-        var md = DemoReportWriter.Markdown(report with { Claims = DemoReportWriter.Claims(report) }, TestUtil.TempDir());
+        var md = DemoReportWriter.Markdown(report with { Claims = DemoReportWriter.Claims(report) });
         Assert.Contains("| glyphs | phased | 0.700 |", md);
     }
 
