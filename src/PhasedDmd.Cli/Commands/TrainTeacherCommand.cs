@@ -48,6 +48,14 @@ public sealed class TrainTeacherSettings : ResumableRunSettings
     [Description("DiT blocks for glyphs/motion (default 4).")]
     public int? Depth { get; init; }
 
+    [CommandOption("--prompt-tokens")]
+    [Description("DiT: the prompt's words also join the attention sequence (in-context conditioning; off by default).")]
+    public bool? PromptTokens { get; init; }
+
+    [CommandOption("--data-std <SD>")]
+    [Description("DiT: EDM-style preconditioning for data of this standard deviation, flow schedule only (0 = off, the default).")]
+    public double? DataStd { get; init; }
+
     [CommandOption("--ema <DECAY>")]
     [Description("EMA decay of the saved weights, 0 = off (default 0.999).")]
     public double? Ema { get; init; }
@@ -74,6 +82,8 @@ public sealed class TrainTeacherSettings : ResumableRunSettings
             Layers = Layers ?? c.Layers,
             Width = Width ?? c.Width,
             Depth = Depth ?? c.Depth,
+            PromptTokens = PromptTokens ?? c.PromptTokens,
+            DataStd = DataStd ?? c.DataStd,
             EmaDecay = Ema ?? c.EmaDecay,
             ClassConditional = ClassConditional ?? c.ClassConditional,
             Seed = Seed ?? c.Seed,

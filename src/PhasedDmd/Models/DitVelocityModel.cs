@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,9 +11,21 @@ namespace PhasedDmd.Models;
 /// the prompt's token ids are embedded with per-position embeddings and projected to one
 /// vector, which is added to the timestep embedding and conditions every block through
 /// adaLN-Zero. An all-padding prompt is the null prompt ∅ of classifier-free guidance.
+/// Two options (off by default, so older model files rebuild unchanged):
+/// <list type="bullet">
+/// <item><see cref="PromptTokens"/>: the prompt's word embeddings also join the attention sequence
+/// (in-context conditioning), so every patch can attend to the word that names its content.</item>
+/// <item><see cref="DataStd"/> &gt; 0: EDM-style preconditioning for the flow schedule
+/// x_t = (1−t) x_0 + t ε (method.md §1): v̂ = a(t) x_t + c_out(t) F(c_in(t) x_t), where a(t) x_t is the
+/// best linear predictor of the velocity ε − x_0 from x_t for data of standard deviation σ_d and
+/// c_out(t) the standard deviation of what remains, so the network F always regresses a unit-variance
+/// target; at t = 1 it predicts the clean image instead of copying the noise.</item>
+/// </list>
 /// </summary>
 public sealed record DitSpec(long[] DataShape, int Patch = 4, int TubeletFrames = 2, int Width = 128, int Depth = 4, int Heads = 4,
-                             int VocabularySize = 32, int PromptLength = 4, int MlpRatio = 4, int LocalMixing = 0) : ModelSpec
+                             int VocabularySize = 32, int PromptLength = 4, int MlpRatio = 4, int LocalMixing = 0,
+                             [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool PromptTokens = false,
+                             [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] double DataStd = 0) : ModelSpec
 {
     public override long[] SampleShape => DataShape;
 
@@ -38,6 +51,7 @@ public sealed record DitSpec(long[] DataShape, int Patch = 4, int TubeletFrames 
         Require(Depth >= 1 && MlpRatio >= 1, $"depth {Depth} and mlpRatio {MlpRatio} must be ≥ 1");
         Require(VocabularySize >= 2 && PromptLength >= 1, $"vocabularySize {VocabularySize} ≥ 2 and promptLength {PromptLength} ≥ 1 required");
         Require(LocalMixing == 0 || (LocalMixing >= 1 && LocalMixing % 2 == 1), $"localMixing {LocalMixing} must be 0 (off) or an odd kernel size");
+        Require(DataStd >= 0 && double.IsFinite(DataStd), $"dataStd {DataStd} must be 0 (no preconditioning) or positive");
         return new DitVelocityModel(this);
     }
 }
@@ -47,6 +61,7 @@ public sealed class DitVelocityModel : VelocityModel
     private const int TimeFrequencies = 128;
     private readonly DitSpec _spec;
     private readonly LoraLinear patch_embed, time_in, time_out, text_proj, text_out, final_modulation, final_out;
+    private readonly LoraLinear? prompt_token_proj;
     private readonly Parameter pos_embed, prompt_pos_embed;
     private readonly Tensor fixed_pos;   // a buffer: moves with the module and is saved with it, never trained
     private readonly Embedding token_embed;
@@ -65,6 +80,7 @@ public sealed class DitVelocityModel : VelocityModel
         prompt_pos_embed = new Parameter(torch.randn(1, spec.PromptLength, w) * 0.02);
         text_proj = new LoraLinear(spec.PromptLength * w, w);
         text_out = new LoraLinear(w, w);
+        if (spec.PromptTokens) prompt_token_proj = new LoraLinear(w, w);
         blocks = new ModuleList<DitBlock>();
         for (var i = 0; i < spec.Depth; i++) blocks.Add(new DitBlock(w, spec.Heads, spec.MlpRatio, spec.LocalMixing, (spec.FrameGroups, spec.GridHeight, spec.GridWidth)));
         final_modulation = new LoraLinear(w, 2 * w);
@@ -86,14 +102,37 @@ public sealed class DitVelocityModel : VelocityModel
         using var scope = torch.NewDisposeScope();
         var batch = x.shape[0];
         condition ??= torch.zeros([batch, _spec.PromptLength], dtype: ScalarType.Int64, device: x.device);
-        var h = patch_embed.forward(Patchify(x)) + fixed_pos + pos_embed;
+        var (skip, cOut, cIn) = Preconditioning(t, x.dim(), x.dtype);
+        var h = patch_embed.forward(Patchify(cIn is null ? x : cIn * x)) + fixed_pos + pos_embed;
+        // The tiny text encoder: token + position embeddings (the words that join attention with
+        // PromptTokens), flattened and projected to one vector that keeps word order.
+        var words = token_embed.forward(condition) + prompt_pos_embed;
         var c = time_out.forward(nn.functional.silu(time_in.forward(TimeEmbedding.Sinusoidal(t, TimeFrequencies))))
-              + EncodePrompt(condition);
+              + text_out.forward(nn.functional.silu(text_proj.forward(words.flatten(1))));
         var cs = nn.functional.silu(c);
+        if (prompt_token_proj is not null) h = torch.cat([prompt_token_proj.forward(words), h], dim: 1);
         foreach (var block in blocks) h = block.Forward(h, cs);
+        if (prompt_token_proj is not null) h = h[.., _spec.PromptLength..];
         var mod = final_modulation.forward(cs).unsqueeze(1).chunk(2, dim: -1);
         h = Modulate(nn.functional.layer_norm(h, [_spec.Width], eps: 1e-6), mod[0], mod[1]);
-        return Unpatchify(final_out.forward(h)).MoveToOuterDisposeScope();
+        var output = Unpatchify(final_out.forward(h));
+        return (skip is null ? output : skip * x + cOut! * output).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The preconditioning coefficients for the flow schedule with data standard deviation σ_d
+    /// (null when <see cref="DitSpec.DataStd"/> is 0). With V = (1−t)² σ_d² + t² = Var x_t:
+    /// a = (t − (1−t) σ_d²) / V = Cov(v, x_t) / Var x_t, c_out = σ_d / √V = the standard deviation of
+    /// v − a x_t, c_in = 1 / √V. Shaped [B, 1, ...] to broadcast against x of rank <paramref name="rank"/>;
+    /// the caller owns (and disposes) the tensors.
+    /// </summary>
+    internal (Tensor? Skip, Tensor? Out, Tensor? In) Preconditioning(Tensor t, long rank, ScalarType dtype = ScalarType.Float32)
+    {
+        if (_spec.DataStd <= 0) return (null, null, null);
+        var s2 = _spec.DataStd * _spec.DataStd;
+        var tt = t.to(dtype).reshape([-1, .. Enumerable.Repeat(1L, (int)rank - 1)]);
+        var variance = (1 - tt).square() * s2 + tt.square();
+        return ((tt - (1 - tt) * s2) / variance, _spec.DataStd / variance.sqrt(), variance.rsqrt());
     }
 
     /// <summary>
@@ -122,13 +161,6 @@ public sealed class DitVelocityModel : VelocityModel
                         }
                 }
         return torch.tensor(table, [1, gf * gh * gw, s.Width]);
-    }
-
-    /// <summary>The tiny text encoder: token + position embeddings, flattened and projected (keeps word order).</summary>
-    public Tensor EncodePrompt(Tensor tokens)
-    {
-        var e = token_embed.forward(tokens) + prompt_pos_embed;
-        return text_out.forward(nn.functional.silu(text_proj.forward(e.flatten(1))));
     }
 
     internal static Tensor Modulate(Tensor h, Tensor shift, Tensor scale) => h * (scale + 1) + shift;
@@ -194,12 +226,18 @@ public sealed class DitBlock : nn.Module
         return h + m[5] * fc2.forward(nn.functional.gelu(hidden));
     }
 
-    /// <summary>Depthwise convolution over each frame group's token grid: [B, n, C] → [B, n, C].</summary>
+    /// <summary>
+    /// Depthwise convolution over each frame group's token grid: [B, n, C] → [B, n, C]. Tokens before
+    /// the grid (the prompt's words with in-context conditioning) are not on the grid and get zero.
+    /// </summary>
     internal Tensor LocalMix(Tensor x)
     {
         long b = x.shape[0], ch = x.shape[2];
         var (f, r, c) = _grid;
-        var image = x.reshape(b * f, r, c, ch).permute(0, 3, 1, 2);
-        return local_mix!.forward(image).permute(0, 2, 3, 1).reshape(b, f * r * c, ch);
+        var extra = x.shape[1] - f * r * c;
+        var grid = extra == 0 ? x : x[.., (int)extra..];
+        var image = grid.reshape(b * f, r, c, ch).permute(0, 3, 1, 2);
+        var mixed = local_mix!.forward(image).permute(0, 2, 3, 1).reshape(b, f * r * c, ch);
+        return extra == 0 ? mixed : torch.cat([torch.zeros(b, extra, ch, dtype: x.dtype, device: x.device), mixed], dim: 1);
     }
 }

@@ -34,6 +34,12 @@ public sealed record TeacherConfig
     public int TubeletFrames { get; init; } = 2;
     /// <summary>Kernel of the DiT's depthwise convolution in every MLP (0 = a plain transformer MLP).</summary>
     public int LocalMixing { get; init; }
+    /// <summary>The prompt's words also join the DiT's attention sequence (in-context conditioning).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]   // off: configs (and their resume hashes) read as before
+    public bool PromptTokens { get; init; }
+    /// <summary>σ_d of the DiT's EDM-style preconditioning (flow schedule only); 0 = the network outputs v directly.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double DataStd { get; init; }
 
     // optimisation
     public int Iterations { get; init; } = 8000;
@@ -89,6 +95,8 @@ public sealed record TeacherConfig
         Require(Width >= 8 && Heads >= 1 && Width % Heads == 0, $"width: must be ≥ 8 and divisible by heads {Heads} (got {Width})");
         Require(Depth >= 1, $"depth: must be ≥ 1 (got {Depth})");
         Require(LocalMixing == 0 || (LocalMixing >= 1 && LocalMixing % 2 == 1), $"localMixing: must be 0 (off) or an odd kernel size (got {LocalMixing})");
+        Require(DataStd >= 0 && double.IsFinite(DataStd), $"dataStd: must be 0 (off) or positive (got {DataStd})");
+        Require(DataStd == 0 || Schedule == "flow", $"dataStd: the DiT preconditioning is derived for the flow schedule (got schedule '{Schedule}')");
         Require(Patch >= 1 && TubeletFrames >= 1, $"patch and tubeletFrames: must be ≥ 1 (got {Patch}, {TubeletFrames})");
         Require(Threads >= 0, $"threads: must be ≥ 0 (got {Threads})");
         Require(LogEvery >= 1, $"logEvery: must be ≥ 1 (got {LogEvery})");
@@ -106,7 +114,8 @@ public sealed record TeacherConfig
     {
         if (mixture is not null) return new MlpSpec(mixture.Dim, Hidden, Layers, TimeEmbedDim, ClassConditional ? mixture.Count : 0);
         var task = ProceduralTasks.Resolve(Task);
-        var spec = new DitSpec(task.SampleShape, Patch, TubeletFrames, Width, Depth, Heads, task.Vocabulary.Size, task.Vocabulary.Length, LocalMixing: LocalMixing);
+        var spec = new DitSpec(task.SampleShape, Patch, TubeletFrames, Width, Depth, Heads, task.Vocabulary.Size, task.Vocabulary.Length, LocalMixing: LocalMixing,
+                               PromptTokens: PromptTokens, DataStd: DataStd);
         spec.Build().Dispose();   // validates the sizes against the data shape before any work starts
         return spec;
     }

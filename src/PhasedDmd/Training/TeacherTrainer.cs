@@ -42,7 +42,7 @@ public static class TeacherTrainer
         var spec = config.BuildSpec(mixture);
         using var model = spec.Build();
         model.to(device).train();
-        using var ema = config.EmaDecay > 0 ? new Ema(model, config.EmaDecay) : null;
+        using var ema = config.EmaDecay > 0 ? new Ema(model, config.EmaDecay, warmup: true) : null;
         using var optimizer = optim.AdamW(model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
         var sampler = TimestepSampler.Full(config.TrainShift, config.TMin);
         var store = new CheckpointStore(Path.Combine(outDir, "checkpoints"));

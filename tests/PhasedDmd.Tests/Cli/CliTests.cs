@@ -100,6 +100,7 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         { ["distill", "--teacher", "MODEL", "--iterations-per-phase", "1", "--out", "AFILE/sub"], "cannot use that path" },
         { ["train-teacher", "--config", "UNKNOWNKEY", "--out", "OUT"], "iterashuns" },
         { ["train-teacher", "--task", "glyphs", "--width", "30", "--out", "OUT"], "width: must be ≥ 8 and divisible by heads" },
+        { ["train-teacher", "--task", "glyphs", "--data-std", "-1", "--out", "OUT"], "dataStd: must be 0 (off) or positive" },
         { ["eval", "--model", "MODEL", "--denoising-curve", "0.5,2", "--out", "OUT"], "start times must be in (0, 1]" },
         { ["eval", "--model", "MODEL", "--denoising-curve", "0.5", "--out", "OUT"], "only for glyphs teachers" },
         { ["train-encoder", "--task", "ring8", "--out", "OUT"], "encoders exist for glyphs and motion" },

@@ -149,14 +149,17 @@ public class DitTests
     [Fact]
     public void A_dit_model_directory_round_trips_exactly_and_has_lora_targets()
     {
-        using var model = Randomised(VideoSpec, seed: 3);
+        var spec = VideoSpec with { PromptTokens = true, DataStd = 0.5 };
+        using var model = Randomised(spec, seed: 3);
         var dir = TestUtil.TempDir();
-        var card = new ModelCard { Task = new TaskSpec("motion"), Network = VideoSpec, Sampling = new SamplingDefaults(40, "euler", 3.0) };
+        var card = new ModelCard { Task = new TaskSpec("motion"), Network = spec, Sampling = new SamplingDefaults(40, "euler", 3.0) };
         ModelDirectory.Save(dir, card, model);
         var (loadedCard, loaded) = ModelDirectory.Load(dir);
         using (loaded)
         {
-            Assert.Equal(VideoSpec.DataShape, ((DitSpec)loadedCard.Network).DataShape);
+            Assert.Equal(spec.DataShape, ((DitSpec)loadedCard.Network).DataShape);
+            Assert.True(((DitSpec)loadedCard.Network).PromptTokens);
+            Assert.Equal(0.5, ((DitSpec)loadedCard.Network).DataStd);
             Assert.Equal(3.0, loadedCard.Sampling.Cfg);
             using var x = torch.randn([2, 8, 1, 16, 16]);
             using var t = torch.rand(2);
@@ -165,6 +168,62 @@ public class DitTests
         }
         // every projection of every block can carry an adapter
         Assert.True(model.AdaptableLayers().Count() >= 5 * VideoSpec.Depth);
+    }
+
+    [Fact]
+    public void Preconditioning_starts_at_the_best_linear_predictor_of_the_velocity()
+    {
+        // Untrained, the network part is zero, so the model outputs a(t)·x_t. The truth it is checked
+        // against: the least-squares coefficient of v = ε − x_0 on x_t = (1−t) x_0 + t ε, measured on
+        // Gaussian data of the spec's standard deviation, and the residual's standard deviation (c_out).
+        const double sd = 0.7;
+        using var model = (DitVelocityModel)(ImageSpec with { DataStd = sd }).Build();
+        var g = Runtime.NewGenerator(5);
+        using var x0 = randn([512, 3, 16, 16], generator: g) * sd;
+        using var eps = randn([512, 3, 16, 16], generator: g);
+        foreach (var time in new[] { 0.0, 0.2, 0.5, 0.9, 1.0 })
+        {
+            using var scope = NewDisposeScope();
+            var t = full(512, (float)time);
+            var xt = (1 - time) * x0 + time * eps;
+            var v = eps - x0;
+            var fitted = (v * xt).sum() / xt.square().sum();
+            var output = model.Forward(xt, t, null);
+            var ratio = output / xt;
+            Assert.True(TestUtil.Scalar((ratio - fitted).abs().max()) < 0.01, $"t = {time}: skip {TestUtil.Scalar(ratio.mean())}, fitted {TestUtil.Scalar(fitted)}");
+            var (_, cOut, cIn) = model.Preconditioning(t, 4);
+            var residual = TestUtil.Scalar((v - output).std());
+            var predicted = TestUtil.Scalar(cOut![0]);
+            Assert.True(Math.Abs(residual / predicted - 1) < 0.01, $"t = {time}: residual std {residual}, c_out {predicted}");
+            var inputStd = TestUtil.Scalar((cIn! * xt).std());
+            Assert.True(Math.Abs(inputStd - 1) < 0.01, $"t = {time}: the network's input std {inputStd}");   // unit-variance inputs
+        }
+        // the ends, exactly: at t = 1 the skip is the identity (v ≈ x_t − x̂_0), at t = 0 its negative
+        using var x = randn([2, 3, 16, 16]);
+        Assert.True(TestUtil.MaxAbs(model.Forward(x, ones(2), null), x) < 1e-6);
+        Assert.True(TestUtil.MaxAbs(model.Forward(x, zeros(2), null), -x) < 1e-6);
+    }
+
+    [Fact]
+    public void Prompt_tokens_condition_through_attention_alone()
+    {
+        // With the pooled prompt path cut (its projections zeroed), only in-context prompt tokens can
+        // carry the prompt to the output.
+        var task = new GlyphsTask();
+        using var x = torch.randn([2, 3, 16, 16]);
+        using var t = torch.full(2, 0.5f);
+        foreach (var tokens in new[] { false, true })
+        {
+            using var model = Randomised(ImageSpec with { PromptTokens = tokens, LocalMixing = 3 }, seed: 6);
+            using (torch.no_grad())
+                foreach (var (name, p) in model.named_parameters())
+                    if (name.StartsWith("text_proj.") || name.StartsWith("text_out.")) p.zero_();
+            using var a = model.Forward(x, t, task.Encode(["red 7 on blue", "red 7 on blue"]));
+            using var b = model.Forward(x, t, task.Encode(["red 8 on blue", "red 7 on blue"]));
+            Assert.Equal(x.shape, a.shape);
+            Assert.Equal(tokens, TestUtil.MaxAbs(a[0], b[0]) > 1e-3);
+            Assert.True(TestUtil.MaxAbs(a[1], b[1]) < 1e-5);   // samples of a batch still do not interact
+        }
     }
 
     [Theory]

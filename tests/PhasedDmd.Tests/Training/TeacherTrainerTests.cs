@@ -69,6 +69,7 @@ public class TeacherTrainerTests
     [InlineData("emaDecay", "1")]
     [InlineData("schedule", "linear")]
     [InlineData("sampleSolver", "rk45")]
+    [InlineData("dataStd", "vp-cosine")]
     public void Invalid_fields_are_named_in_the_error(string field, string value)
     {
         var config = field switch
@@ -79,6 +80,7 @@ public class TeacherTrainerTests
             "batchSize" => new TeacherConfig { BatchSize = int.Parse(value) },
             "emaDecay" => new TeacherConfig { EmaDecay = double.Parse(value) },
             "schedule" => new TeacherConfig { Schedule = value },
+            "dataStd" => new TeacherConfig { Task = "glyphs", DataStd = 1, Schedule = value },   // preconditioning is derived for flow only
             _ => new TeacherConfig { SampleSolver = value },
         };
         var e = Assert.Throws<InputException>(config.Validate);
