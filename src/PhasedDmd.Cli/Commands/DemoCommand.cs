@@ -28,7 +28,7 @@ public sealed class DemoSettings : CommandSettings
     public int Threads { get; init; } = 2;
 
     [CommandOption("--device <DEVICE>")]
-    [Description("cpu (default) or cuda[:N] with a CUDA build of libtorch.")]
+    [Description("cpu, cuda or cuda:N (needs a CUDA build of libtorch). Default: cpu.")]
     public string Device { get; init; } = "cpu";
 }
 

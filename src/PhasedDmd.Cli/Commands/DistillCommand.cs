@@ -35,7 +35,7 @@ public sealed class DistillSettings : ResumableRunSettings
     public double? Shift { get; init; }
 
     [CommandOption("--interval <KIND>")]
-    [Description("nested (t in (s, 1], default) or disjoint (t in (s, phase start]).")]
+    [Description("nested (t in (s, 1]], default) or disjoint (t in (s, phase start]]).")]   // help text is Spectre markup: ]] prints ]
     public string? Interval { get; init; }
 
     [CommandOption("--fake-objective <KIND>")]

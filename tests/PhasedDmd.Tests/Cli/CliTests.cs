@@ -31,6 +31,31 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         finally { Console.SetError(previous); }
     }
 
+    /// <summary>Option descriptions are Spectre markup: a stray bracket (an interval, <c>cuda[:N]</c>) used to break the help page.</summary>
+    [Theory]
+    [InlineData("train-teacher")]
+    [InlineData("sample")]
+    [InlineData("eval")]
+    [InlineData("distill")]
+    [InlineData("merge-lora")]
+    [InlineData("compare")]
+    [InlineData("toy1d")]
+    [InlineData("train-encoder")]
+    [InlineData("bench")]
+    [InlineData("demo")]
+    public void Every_command_prints_its_help(string command)
+    {
+        var previous = Console.Out;
+        var output = new StringWriter();
+        Console.SetOut(output);
+        int code;
+        string err;
+        try { (code, err) = Run(command, "--help"); }
+        finally { Console.SetOut(previous); }
+        Assert.True(code == 0, $"{command} --help: exit {code}: {err}");
+        Assert.DoesNotContain("error", err, StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public void Train_teacher_records_the_effective_config_with_cli_overrides()
     {
