@@ -43,7 +43,6 @@ public sealed class EvalCommand : Command<EvalSettings>
             t.AddRow("all attributes", $"{g.AllAttributesAccuracy:F3}");
             t.AddRow("mean glyph match (IoU)", $"{g.MeanGlyphMatch:F3}");
             t.AddRow($"distinct layouts per prompt (of {seeds})", $"{g.DistinctLayoutsPerPrompt:F2}");
-            t.AddRow($"scale-{PhasedDmd.Data.GlyphsTask.Scales.Max()} fraction (data: 0.5)", $"{g.LargeScaleFraction:F3}");
             AddFeatureRows(t, features);
             AnsiConsole.Write(t);
             if (starts is not null)

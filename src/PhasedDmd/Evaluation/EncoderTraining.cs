@@ -34,17 +34,18 @@ public static class EncoderTraining
             batch.Prompts.Dispose();
             var colours = GlyphsTask.Colours.Keys.ToList();
             var characters = BitmapFont.Characters.ToList();
+            var heads = spec.Categories.Length;   // the scale head exists only when the task has several scales
             var cats = batch.Attributes.SelectMany(a => new long[]
             {
                 characters.IndexOf(a.Character), colours.IndexOf(a.Foreground), colours.IndexOf(a.Background),
                 Array.IndexOf(GlyphsTask.Scales, a.Scale),
-            }).ToArray();
+            }.Take(heads)).ToArray();
             var half = GlyphsTask.Size / 2.0;
             var regs = batch.Attributes.SelectMany(a => new[]
             {
                 (float)((a.Left + BitmapFont.Width * a.Scale / 2.0 - half) / half), (float)((a.Top + BitmapFont.Height * a.Scale / 2.0 - half) / half),
             }).ToArray();
-            return (batch.Pixels, torch.tensor(cats, [n, 4]), torch.tensor(regs, [n, 2]));
+            return (batch.Pixels, torch.tensor(cats, [n, heads]), torch.tensor(regs, [n, 2]));
         }
         var attrs = MotionTask.SampleAttributes(n, generator);
         var pixels = MotionTask.RenderBatch(attrs);

@@ -21,8 +21,11 @@ public sealed record EncoderSpec(string Task, int InChannels, int[] Categories, 
     /// <summary>The attributes each task's encoder is trained to predict: everything the sample's truth records.</summary>
     public static EncoderSpec ForTask(string task) => task switch
     {
-        "glyphs" => new EncoderSpec("glyphs", 3, [BitmapFont.Characters.Count, GlyphsTask.Colours.Count, GlyphsTask.Colours.Count, GlyphsTask.Scales.Length],
-            ["character", "foreground", "background", "scale"], ["centreX", "centreY"], ImageSize: GlyphsTask.Size),
+        "glyphs" => GlyphsTask.Scales.Length > 1
+            ? new EncoderSpec("glyphs", 3, [BitmapFont.Characters.Count, GlyphsTask.Colours.Count, GlyphsTask.Colours.Count, GlyphsTask.Scales.Length],
+                ["character", "foreground", "background", "scale"], ["centreX", "centreY"], ImageSize: GlyphsTask.Size)
+            : new EncoderSpec("glyphs", 3, [BitmapFont.Characters.Count, GlyphsTask.Colours.Count, GlyphsTask.Colours.Count],
+                ["character", "foreground", "background"], ["centreX", "centreY"], ImageSize: GlyphsTask.Size),
         "motion" => new EncoderSpec("motion", MotionTask.Frames, [MotionTask.Shapes.Length, MotionTask.Directions.Length],
             ["shape", "direction"], ["speed", "centreX", "centreY"], ImageSize: MotionTask.Size),
         _ => throw new InputException($"--task: encoders exist for glyphs and motion (got '{task}')"),
@@ -32,7 +35,7 @@ public sealed record EncoderSpec(string Task, int InChannels, int[] Categories, 
 /// <summary>
 /// The project's stand-in for DINO / LPIPS features: a small convolutional network trained
 /// <b>supervised</b> on the procedural data's true attributes. It learns character, colours,
-/// scale and position for glyphs, and shape, direction, speed and position for motion. Its embedding
+/// position (and scale, when the task has more than one) for glyphs, and shape, direction, speed and position for motion. Its embedding
 /// therefore encodes both content and composition. Three stages at full, half and quarter resolution (16, 8 and 4 pixels for both tasks); the embedding
 /// is a linear map of the flattened last stage, so it keeps where things are.
 /// </summary>

@@ -14,7 +14,7 @@ namespace PhasedDmd.Evaluation;
 public sealed record GlyphMetrics(
     int Prompts, int SeedsPerPrompt,
     double CharacterAccuracy, double ColourAccuracy, double AllAttributesAccuracy, double MeanGlyphMatch,
-    double DistinctLayoutsPerPrompt, double LargeScaleFraction)
+    double DistinctLayoutsPerPrompt)
 {
     /// <summary>Samples laid out row-major as [seeds × prompts, 3, 16, 16].</summary>
     public static GlyphMetrics FromSamples(float[] images, IReadOnlyList<string> prompts, int seeds)
@@ -27,7 +27,7 @@ public sealed record GlyphMetrics(
         // Composition diversity: how many different (scale, position) layouts one prompt gets across its seeds.
         var layouts = Enumerable.Range(0, prompts.Count)
             .Average(p => Enumerable.Range(0, seeds).Select(s => readings[s * prompts.Count + p]).Select(r => (r.Scale, r.Top, r.Left)).Distinct().Count());
-        return new GlyphMetrics(prompts.Count, seeds, character, colours, all, match, layouts, readings.Average(r => r.Scale == GlyphsTask.Scales.Max() ? 1.0 : 0.0));
+        return new GlyphMetrics(prompts.Count, seeds, character, colours, all, match, layouts);
     }
 
     /// <summary>

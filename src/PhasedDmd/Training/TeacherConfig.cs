@@ -122,14 +122,15 @@ public sealed record TeacherConfig
 
     /// <summary>
     /// The default config of a task: the MLP defaults for analytic tasks; for glyphs and motion a
-    /// DiT sized (by measurement) to train in about 15 minutes on 2 CPU cores.
+    /// DiT sized (by measurement) to train in about 15 minutes (motion) and 19 minutes (glyphs) on 2 CPU cores.
     /// </summary>
     public static TeacherConfig ForTask(string task) => task switch
     {
         "glyphs" => new TeacherConfig
         {
-            Task = task, Width = 96, Depth = 4, Heads = 4, Patch = 2, Iterations = 4000, BatchSize = 64,
-            LearningRate = 1e-3, WarmupIterations = 200, EmaDecay = 0.999, ConditionDropout = 0.1, SampleCfg = 3.0, LogEvery = 50, CheckpointEvery = 500,
+            // lr 2e-3 and 7000 updates by measurement: at 4000 updates character accuracy was 0.57, at 7000 0.96 (README, "Glyphs teacher").
+            Task = task, Width = 96, Depth = 4, Heads = 4, Patch = 2, Iterations = 7000, BatchSize = 64,
+            LearningRate = 2e-3, WarmupIterations = 200, EmaDecay = 0.999, ConditionDropout = 0.1, SampleCfg = 3.0, LogEvery = 50, CheckpointEvery = 500,
         },
         "motion" => new TeacherConfig
         {

@@ -74,9 +74,9 @@ public class GlyphsTaskTests
         Assert.Equal(a, Draw(5));
         Assert.NotEqual(a, Draw(6));
         Assert.Equal(GlyphsTask.Scales.Order(), a.Select(x => x.Scale).Distinct().Order());
-        // scale 1: 10 rows × 12 columns of positions, all reachable
-        Assert.Equal(10, a.Where(x => x.Scale == 1).Select(x => x.Top).Distinct().Count());
-        Assert.Equal(12, a.Where(x => x.Scale == 1).Select(x => x.Left).Distinct().Count());
+        // scale 2 (10 × 14 glyphs on 16 × 16): 3 rows × 7 columns of positions, all reachable, none outside
+        Assert.Equal([0, 1, 2], a.Where(x => x.Scale == 2).Select(x => x.Top).Distinct().Order());
+        Assert.Equal(Enumerable.Range(0, 7), a.Where(x => x.Scale == 2).Select(x => x.Left).Distinct().Order());
         Assert.Equal(BitmapFont.Characters.Count, a.Select(x => x.Character).Distinct().Count());
     }
 }

@@ -21,8 +21,8 @@ public class TaskMetricsTests
         using var images = GlyphsTask.RenderBatch(attributes);
         var m = GlyphMetrics.FromSamples(images.data<float>().ToArray(), task.EvaluationPrompts, seeds);
         Assert.Equal((1.0, 1.0, 1.0, 1.0), (m.CharacterAccuracy, m.ColourAccuracy, m.AllAttributesAccuracy, m.MeanGlyphMatch));
-        Assert.True(m.DistinctLayoutsPerPrompt > 7, $"{m.DistinctLayoutsPerPrompt}");        // ~141 layouts: 8 seeds rarely collide
-        Assert.InRange(m.LargeScaleFraction, 0.35, 0.65);
+        // 3 × 7 equally likely positions: 8 seeds show 21 (1 − (20/21)^8) ≈ 6.78 distinct layouts on average.
+        Assert.InRange(m.DistinctLayoutsPerPrompt, 6.3, 7.2);
     }
 
     [Fact]
