@@ -15,7 +15,7 @@ public sealed record GlyphAttributes(char Character, string Foreground, string B
 /// <remarks>
 /// Scale 1 (5×7 glyphs with 1-pixel strokes) was part of the task until every teacher trained on it
 /// within the 2-core budget stayed at chance character accuracy, while the same recipe on scale 2
-/// alone reached 0.96 (README, "Glyphs teacher"). <see cref="Scales"/> stays a list so the
+/// alone reached 0.96 (README, "How the glyphs recipe was found"). <see cref="Scales"/> stays a list so the
 /// reader, the encoder and the metrics handle any set of scales.
 /// </remarks>
 public sealed class GlyphsTask : IProceduralTask

@@ -21,11 +21,11 @@ public sealed record EncoderSpec(string Task, int InChannels, int[] Categories, 
     /// <summary>The attributes each task's encoder is trained to predict: everything the sample's truth records.</summary>
     public static EncoderSpec ForTask(string task) => task switch
     {
-        "glyphs" => GlyphsTask.Scales.Length > 1
-            ? new EncoderSpec("glyphs", 3, [BitmapFont.Characters.Count, GlyphsTask.Colours.Count, GlyphsTask.Colours.Count, GlyphsTask.Scales.Length],
-                ["character", "foreground", "background", "scale"], ["centreX", "centreY"], ImageSize: GlyphsTask.Size)
-            : new EncoderSpec("glyphs", 3, [BitmapFont.Characters.Count, GlyphsTask.Colours.Count, GlyphsTask.Colours.Count],
-                ["character", "foreground", "background"], ["centreX", "centreY"], ImageSize: GlyphsTask.Size),
+        // the scale head only when the task draws several scales (it has one: GlyphsTask.Scales)
+        "glyphs" => new EncoderSpec("glyphs", 3,
+            [BitmapFont.Characters.Count, GlyphsTask.Colours.Count, GlyphsTask.Colours.Count, .. GlyphsTask.Scales.Length > 1 ? [GlyphsTask.Scales.Length] : Array.Empty<int>()],
+            ["character", "foreground", "background", .. GlyphsTask.Scales.Length > 1 ? ["scale"] : Array.Empty<string>()],
+            ["centreX", "centreY"], ImageSize: GlyphsTask.Size),
         "motion" => new EncoderSpec("motion", MotionTask.Frames, [MotionTask.Shapes.Length, MotionTask.Directions.Length],
             ["shape", "direction"], ["speed", "centreX", "centreY"], ImageSize: MotionTask.Size),
         _ => throw new InputException($"--task: encoders exist for glyphs and motion (got '{task}')"),

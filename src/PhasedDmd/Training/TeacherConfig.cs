@@ -128,7 +128,7 @@ public sealed record TeacherConfig
     {
         "glyphs" => new TeacherConfig
         {
-            // lr 2e-3 and 7000 updates by measurement: at 4000 updates character accuracy was 0.57, at 7000 0.96 (README, "Glyphs teacher").
+            // lr 2e-3 and 7000 updates by measurement: at 4000 updates character accuracy was 0.57, at 7000 0.96 (README, "How the glyphs recipe was found").
             Task = task, Width = 96, Depth = 4, Heads = 4, Patch = 2, Iterations = 7000, BatchSize = 64,
             LearningRate = 2e-3, WarmupIterations = 200, EmaDecay = 0.999, ConditionDropout = 0.1, SampleCfg = 3.0, LogEvery = 50, CheckpointEvery = 500,
         },
