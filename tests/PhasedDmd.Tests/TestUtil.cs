@@ -10,6 +10,24 @@ public sealed class SerialCollection
     public const string Name = "serial";
 }
 
+/// <summary>A fact that only means something on Linux (it reads /proc); skipped, with the reason, elsewhere.</summary>
+public sealed class LinuxFactAttribute : FactAttribute
+{
+    public LinuxFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux()) Skip = "reads Linux's /proc";
+    }
+}
+
+/// <summary>A fact about a CPU-only libtorch build; skipped, with the reason, where CUDA is available.</summary>
+public sealed class CpuOnlyFactAttribute : FactAttribute
+{
+    public CpuOnlyFactAttribute()
+    {
+        if (TorchSharp.torch.cuda.is_available()) Skip = "checks the error of a CPU-only libtorch build; this one has CUDA";
+    }
+}
+
 internal static class TestUtil
 {
     public static double MaxAbs(Tensor a, Tensor b)

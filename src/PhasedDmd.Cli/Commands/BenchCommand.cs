@@ -1,8 +1,9 @@
+using PhasedDmd.Cli.Support;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using PhasedDmd.Benchmarks;
+using PhasedDmd.Experiments.Benchmarks;
 using PhasedDmd.IO;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -108,7 +109,7 @@ public sealed class BenchCommand : Command<BenchSettings>
             DmdUpdateRatioOursOverPyTorch = pytorch.Available && oursDmd is not null ? oursDmd.MedianSeconds / pytorch.DmdUpdateSeconds : double.NaN,
             TrainStepRatioOursOverPyTorch = pytorch.Available ? efficiency.MedianStepSeconds / pytorch.TrainStepSeconds : double.NaN,
         };
-        Json.Write(outPath, results);
+        Json.WriteMetrics(outPath, results);
         var markdown = BenchReport.Markdown(results);
         var stem = Path.Combine(outDir, Path.GetFileNameWithoutExtension(outPath));
         AtomicFile.WriteAllText(stem + ".md", markdown);

@@ -1,5 +1,5 @@
 using System.ComponentModel;
-using PhasedDmd.Benchmarks;
+using PhasedDmd.Experiments.Benchmarks;
 using PhasedDmd.IO;
 using Spectre.Console.Cli;
 

@@ -1,3 +1,4 @@
+using PhasedDmd.Cli.Support;
 using System.ComponentModel;
 using PhasedDmd.Experiments;
 using PhasedDmd.IO;

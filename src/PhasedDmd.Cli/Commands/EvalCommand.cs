@@ -29,21 +29,17 @@ public sealed class EvalCommand : Command<EvalSettings>
         var starts = settings.DenoisingCurve is { } spec ? ParseStartTimes(spec) : null;
         if (starts is not null && (card.Task.Name != "glyphs" || model.Network is null))
             throw new InputException("--denoising-curve: only for glyphs teachers (many-step models)");
-        if (card.Task.Name == "glyphs")
+        if (card.Task.Name is "glyphs" or "motion")
         {
-            var seeds = 8;
-            var prompts = new PhasedDmd.Data.GlyphsTask().EvaluationPrompts;
-            using var grid = ModelSampling.SamplePromptGrid(model, prompts, seeds, options);
-            var g = GlyphMetrics.FromSamples(grid.data<float>().ToArray(), prompts, seeds);
-            var features = Features(settings, card.Task.Name, grid, prompts, seeds, options.Seed);
-            WriteWithFeatures(settings.Out, g, features);
-            var t = new Table().Title($"glyphs: {g.Prompts} prompts × {g.SeedsPerPrompt} seeds").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
-            t.AddRow("character accuracy", $"{g.CharacterAccuracy:F3}");
-            t.AddRow("colour accuracy (fg and bg)", $"{g.ColourAccuracy:F3}");
-            t.AddRow("all attributes", $"{g.AllAttributesAccuracy:F3}");
-            t.AddRow("mean glyph match (IoU)", $"{g.MeanGlyphMatch:F3}");
-            t.AddRow($"distinct layouts per prompt (of {seeds})", $"{g.DistinctLayoutsPerPrompt:F2}");
-            AddFeatureRows(t, features);
+            using var evaluation = new PromptGridEvaluation(card.Task.Name, PromptGridEvaluation.EvaluationPrompts(card.Task.Name), seeds: 8,
+                settings.Encoder ?? EncoderTraining.Shipped(card.Task.Name), "--encoder");
+            using var grid = evaluation.Sample(model, options);
+            var measures = evaluation.Measure(grid, options.Seed);
+            AtomicFile.WriteAllText(settings.Out, measures.ToJsonString(Json.MetricsOptions));
+            var t = new Table().Title($"{card.Task.Name}: {evaluation.Prompts.Count} prompts × {evaluation.Seeds} seeds").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+            foreach (var (label, key) in card.Task.Name == "glyphs" ? GlyphRows : MotionRows)
+                t.AddRow(Markup.Escape(label.Replace("{threshold}", $"{measures["dynamic_threshold"]?.GetValue<double>():F3}")), $"{measures[key]!.GetValue<double>():F3}");
+            AddFeatureRows(t, measures["features"]);
             AnsiConsole.Write(t);
             if (starts is not null)
             {
@@ -51,30 +47,9 @@ public sealed class EvalCommand : Command<EvalSettings>
                 var c = new Table().Title("denoising real images from t₀ (256 images)").AddColumn("t₀").AddColumn("character accuracy").AddColumn("colour accuracy");
                 foreach (var (t0, ch, col) in curve) c.AddRow($"{t0:0.##}", $"{ch:F3}", $"{col:F3}");
                 AnsiConsole.Write(c);
-                Json.Write(Path.ChangeExtension(settings.Out, null) + "-denoising.json",
-                    curve.Select(p => new { startTime = p.StartTime, characterAccuracy = p.CharacterAccuracy, colourAccuracy = p.ColourAccuracy }).ToList());
+                Json.WriteMetrics(Path.ChangeExtension(settings.Out, null) + "-denoising.json",
+                    curve.Select(p => new { StartTime = p.StartTime, CharacterAccuracy = p.CharacterAccuracy, ColourAccuracy = p.ColourAccuracy }).ToList());
             }
-            AnsiConsole.MarkupLine($"wrote {Markup.Escape(settings.Out)}");
-            return 0;
-        }
-        if (card.Task.Name == "motion")
-        {
-            var seeds = 8;
-            var prompts = new PhasedDmd.Data.MotionTask().EvaluationPrompts;
-            using var grid = ModelSampling.SamplePromptGrid(model, prompts, seeds, options);
-            var m = MotionMetrics.FromSamples(grid.data<float>().ToArray(), prompts, seeds);
-            var features = Features(settings, card.Task.Name, grid, prompts, seeds, options.Seed);
-            WriteWithFeatures(settings.Out, m, features);
-            var t = new Table().Title($"motion: {m.Prompts} prompts × {m.SeedsPerPrompt} seeds").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
-            t.AddRow("shape accuracy", $"{m.ShapeAccuracy:F3}");
-            t.AddRow("direction accuracy", $"{m.DirectionAccuracy:F3}");
-            t.AddRow("mean speed, px/frame (data: 0.75)", $"{m.MeanSpeed:F3}");
-            t.AddRow("speed spread per prompt (data: 0.29)", $"{m.SpeedSpreadPerPrompt:F3}");
-            t.AddRow("mean shape match (soft IoU)", $"{m.MeanShapeMatch:F3}");
-            t.AddRow("mean optical flow, px/frame (data: 0.75)", $"{m.MeanAbsoluteFlow:F3}");
-            t.AddRow($"dynamic degree (flow > {m.DynamicThreshold:F3})", $"{m.DynamicDegree:F3}");
-            AddFeatureRows(t, features);
-            AnsiConsole.Write(t);
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(settings.Out)}");
             return 0;
         }
@@ -83,7 +58,7 @@ public sealed class EvalCommand : Command<EvalSettings>
         using (var samples = ModelSampling.Sample(model, options))
         {
             var metrics = MixtureMetrics.Evaluate(mixture, samples, options.Seed);
-            Json.Write(settings.Out, metrics);
+            Json.WriteMetrics(settings.Out, metrics);
             Render(card.Task.Name, metrics);
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(settings.Out)}");
         }
@@ -101,35 +76,32 @@ public sealed class EvalCommand : Command<EvalSettings>
         AnsiConsole.Write(table);
     }
 
-    /// <summary>The encoder measures when an encoder is given or shipped for the task; null otherwise.</summary>
-    private static EncoderMetrics? Features(EvalSettings settings, string task, Tensor grid, IReadOnlyList<string> prompts, int seeds, int seed)
-    {
-        var dir = settings.Encoder ?? Assets.Encoder(task);
-        if (dir is null) return null;
-        using var encoder = EncoderTraining.LoadFor(dir, task, "--encoder");
-        return EncoderMetrics.Evaluate(encoder, grid, prompts, seeds, seed);
-    }
+    private static readonly (string Label, string Key)[] GlyphRows =
+    [
+        ("character accuracy", "character_accuracy"), ("colour accuracy (fg and bg)", "colour_accuracy"), ("all attributes", "all_attributes_accuracy"),
+        ("mean glyph match (IoU)", "mean_glyph_match"), ("distinct layouts per prompt (of 8)", "distinct_layouts_per_prompt"),
+    ];
 
-    /// <summary>Writes the task metrics with the encoder measures under the key <c>features</c>.</summary>
-    private static void WriteWithFeatures<T>(string path, T metrics, EncoderMetrics? features)
-    {
-        var node = System.Text.Json.Nodes.JsonNode.Parse(Json.Serialize(metrics))!.AsObject();
-        if (features is not null) node["features"] = System.Text.Json.Nodes.JsonNode.Parse(Json.Serialize(features));
-        AtomicFile.WriteAllText(path, node.ToJsonString(Json.Options));
-    }
+    private static readonly (string Label, string Key)[] MotionRows =
+    [
+        ("shape accuracy", "shape_accuracy"), ("direction accuracy", "direction_accuracy"), ("mean speed, px/frame (data: 0.75)", "mean_speed"),
+        ("speed spread per prompt (data: 0.29)", "speed_spread_per_prompt"), ("mean shape match (soft IoU)", "mean_shape_match"),
+        ("mean optical flow, px/frame (data: 0.75)", "mean_absolute_flow"), ("dynamic degree (flow > {threshold})", "dynamic_degree"),
+    ];
 
-    private static void AddFeatureRows(Table t, EncoderMetrics? f)
+    private static void AddFeatureRows(Table t, System.Text.Json.Nodes.JsonNode? f)
     {
         if (f is null)
         {
             t.AddRow("[grey]feature measures[/]", "[grey]no encoder (see train-encoder)[/]");
             return;
         }
-        t.AddRow($"feature cosine among seeds, ↓ (data: {f.RealFeatureCosine:F3})", $"{f.FeatureCosine:F3}");
-        t.AddRow($"perceptual distance among seeds, ↑ (data: {f.RealPerceptual:F3})", $"{f.Perceptual:F3}");
-        t.AddRow("composition spread / data's", $"{f.Composition.SpreadRatio:F3}");
-        t.AddRow("composition W1 to data", $"{f.Composition.Wasserstein:F3}");
-        t.AddRow($"Fréchet distance to data (features; data vs data: {f.FrechetRealFloor:F1})", $"{f.FrechetToReal:F1}");
+        double V(string path) => path.Split(".").Aggregate((System.Text.Json.Nodes.JsonNode?)f, (n, k) => n?[k])!.GetValue<double>();
+        t.AddRow($"feature cosine among seeds, ↓ (data: {V("real_feature_cosine"):F3})", $"{V("feature_cosine"):F3}");
+        t.AddRow($"perceptual distance among seeds, ↑ (data: {V("real_perceptual"):F3})", $"{V("perceptual"):F3}");
+        t.AddRow("composition spread / data's", $"{V("composition.spread_ratio"):F3}");
+        t.AddRow("composition W1 to data", $"{V("composition.wasserstein"):F3}");
+        t.AddRow($"Fréchet distance to data (features; data vs data: {V("frechet_real_floor"):F1})", $"{V("frechet_to_real"):F1}");
     }
 
     private static List<double> ParseStartTimes(string spec)

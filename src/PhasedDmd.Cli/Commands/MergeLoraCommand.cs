@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using PhasedDmd.Generators;
 using PhasedDmd.IO;
 using Spectre.Console;
 using Spectre.Console.Cli;

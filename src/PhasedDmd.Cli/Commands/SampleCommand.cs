@@ -2,7 +2,6 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Text;
 using PhasedDmd.IO;
-using PhasedDmd;
 using PhasedDmd.Plotting;
 using PhasedDmd.Sampling;
 using Spectre.Console;
@@ -42,6 +41,7 @@ public class ModelSamplingSettings : RunSettings
     {
         if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model DIR is required");
         if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out FILE is required");
+        if (N is < 1) return ValidationResult.Error($"--n: must be ≥ 1 (got {N})");
         return ValidationResult.Success();
     }
 
@@ -102,17 +102,8 @@ public sealed class SampleCommand : Command<SampleSettings>
         if (!settings.Out.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
             throw new InputException($"--out: a {task.Name} model writes an image grid; give a .png file (got {settings.Out})");
         using var samples = ModelSampling.SamplePromptGrid(model, prompts, seeds, options);
-        var video = samples.dim() == 5;
-        ImageGrid.Save(settings.Out, samples, seeds, prompts.Length, prompts, zoom: video ? 3 : 6);
-        var written = settings.Out;
-        if (video)
-        {
-            var frames = Enumerable.Range(0, (int)samples.shape[1]).Select(f => ImageGrid.Render(samples, seeds, prompts.Length, prompts, zoom: 6, frame: f)).ToList();
-            var apng = Path.ChangeExtension(settings.Out, ".apng");
-            AnimatedPng.Save(apng, frames);
-            foreach (var f in frames) f.Dispose();
-            written += $" and {apng}";
-        }
+        var apng = ImageGrid.SaveWithAnimation(settings.Out, samples, seeds, prompts.Length, prompts, stripZoom: 3, frameZoom: 6);
+        var written = apng is null ? settings.Out : $"{settings.Out} and {apng}";
         AnsiConsole.MarkupLine($"wrote a {seeds}×{prompts.Length} grid ({model.Card.Role}) to {Markup.Escape(written)}");
     }
 

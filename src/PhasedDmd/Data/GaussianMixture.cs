@@ -58,6 +58,8 @@ public sealed class GaussianMixture
         try { root = JsonNode.Parse(json); }
         catch (JsonException e) { throw new InputException($"mixture: malformed JSON ({e.Message})"); }
         if (root is not JsonObject obj) throw new InputException("mixture: the JSON must be an object with means, stds and weights");
+        if (obj.Select(kv => kv.Key).FirstOrDefault(k => k is not ("means" or "stds" or "weights")) is { } unknown)
+            throw new InputException($"mixture: unknown key '{unknown}' (expected means, stds and weights)");
         double Num(JsonNode? n, string where)
         {
             if (n is JsonValue v && v.TryGetValue<double>(out var d)) return d;

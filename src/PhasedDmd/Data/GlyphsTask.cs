@@ -3,9 +3,6 @@ using static TorchSharp.torch;
 
 namespace PhasedDmd.Data;
 
-/// <summary>The true attributes of one glyph image: what the prompt names and what it leaves free.</summary>
-public sealed record GlyphAttributes(char Character, string Foreground, string Background, int Scale, int Top, int Left);
-
 /// <summary>
 /// Miniature text-to-image: a 16×16 RGB image of one character of <see cref="BitmapFont"/> drawn
 /// at scale 2 (10×14 pixels) at a random position (3 rows × 7 columns of places), in a foreground

@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace PhasedDmd.Diffusion;
@@ -53,35 +52,4 @@ public abstract class NoiseSchedule
         "vp-cosine" or "cosine" => CosineVpSchedule.Instance,
         _ => throw new ArgumentException($"unknown schedule '{name}' (expected flow or vp-cosine)"),
     };
-}
-
-/// <summary>Rectified flow / flow matching: α_t = 1 − t, σ_t = t (Wan, Qwen-Image).</summary>
-public sealed class FlowMatchingSchedule : NoiseSchedule
-{
-    public static readonly FlowMatchingSchedule Instance = new();
-    public override string Name => "flow";
-    public override double Alpha(double t) => 1.0 - t;
-    public override double Sigma(double t) => t;
-    public override double AlphaDerivative(double t) => -1.0;
-    public override double SigmaDerivative(double t) => 1.0;
-    public override Tensor Alpha(Tensor t) => 1.0 - t;
-    public override Tensor Sigma(Tensor t) => t.alias();
-    public override Tensor AlphaDerivative(Tensor t) => torch.full_like(t, -1.0);
-    public override Tensor SigmaDerivative(Tensor t) => torch.ones_like(t);
-}
-
-/// <summary>Variance-preserving cosine schedule: α_t = cos(πt/2), σ_t = sin(πt/2); α² + σ² = 1.</summary>
-public sealed class CosineVpSchedule : NoiseSchedule
-{
-    public static readonly CosineVpSchedule Instance = new();
-    private const double HalfPi = Math.PI / 2;
-    public override string Name => "vp-cosine";
-    public override double Alpha(double t) => Math.Cos(HalfPi * t);
-    public override double Sigma(double t) => Math.Sin(HalfPi * t);
-    public override double AlphaDerivative(double t) => -HalfPi * Math.Sin(HalfPi * t);
-    public override double SigmaDerivative(double t) => HalfPi * Math.Cos(HalfPi * t);
-    public override Tensor Alpha(Tensor t) => (t * HalfPi).cos();
-    public override Tensor Sigma(Tensor t) => (t * HalfPi).sin();
-    public override Tensor AlphaDerivative(Tensor t) => (t * HalfPi).sin() * -HalfPi;
-    public override Tensor SigmaDerivative(Tensor t) => (t * HalfPi).cos() * HalfPi;
 }

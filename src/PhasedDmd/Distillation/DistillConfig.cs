@@ -1,40 +1,12 @@
+using System.Text.Json.Serialization;
 using PhasedDmd.Generators;
 
 namespace PhasedDmd.Distillation;
 
-/// <summary>The re-noising interval of phase k's fake score and generator gradient (method.md §4.2).</summary>
-public enum IntervalKind
-{
-    /// <summary>t ∈ (s, 1]: the paper's "reverse nested" intervals.</summary>
-    Nested,
-    /// <summary>t ∈ (s, t_{b(k−1)}]: TDM-style disjoint intervals (ablation).</summary>
-    Disjoint,
-}
-
-/// <summary>The fake score's training objective (method.md §4.3).</summary>
-public enum FakeObjective
-{
-    /// <summary>Score matching within the subinterval, stable form (Eq. 13).</summary>
-    Subinterval,
-    /// <summary>Pretend x_s is clean data: ‖ψ − (ε' − x_s)‖² (biased; ablation).</summary>
-    Naive,
-}
-
-/// <summary>Where the gradient-recorded step(s) of a phase are.</summary>
-public enum Truncation
-{
-    /// <summary>SGTS inside the phase: draw the exit step, earlier steps without gradient, the exit step jumps to the boundary.</summary>
-    Exit,
-    /// <summary>Backpropagate through every step of the phase (vanilla few-step DMD when there is one phase).</summary>
-    Full,
-}
-
 /// <summary>
-/// A distillation run. The four methods are settings of one algorithm:
-/// <c>dmd</c> = 1 step, 1 phase; <c>fewstep</c> = N steps, 1 phase, full backprop;
-/// <c>sgts</c> = N steps, 1 phase, exit-step truncation; <c>phased</c> = N steps, K phases,
-/// exit-step truncation inside each phase, subinterval fake score per phase.
-/// Saved as run_config.json; replay with --config.
+/// A distillation run: every setting, one record (the four methods are its presets, see
+/// <see cref="DistillationMethod"/>). Saved as run_config.json in the run directory; replay it with
+/// <c>--config</c>, and set any key from the command line with <c>--set key=value</c>.
 /// </summary>
 public sealed record DistillConfig
 {
@@ -57,7 +29,7 @@ public sealed record DistillConfig
     /// <summary>Boundary times (must lie on the grid); empty = phases of equal length.</summary>
     public double[] Boundaries { get; init; } = [];
     public double Shift { get; init; } = 1.0;
-    public IntervalKind Interval { get; init; } = IntervalKind.Nested;
+    public IntervalKind Interval { get; init; } = IntervalKind.ReverseNested;
     public FakeObjective FakeObjective { get; init; } = FakeObjective.Subinterval;
     /// <summary>Upper clamp of 1/σ²_{t|s} in Eq. 13.</summary>
     public double FakeLossClamp { get; init; } = 10.0;
@@ -104,22 +76,32 @@ public sealed record DistillConfig
     public int Threads { get; init; }
     public int LogEvery { get; init; } = 20;
 
-    public static readonly string[] Methods = ["dmd", "fewstep", "sgts", "phased"];
-
-    /// <summary>The truncation actually used.</summary>
-    public Truncation EffectiveTruncation => Truncation ?? (Method is "fewstep" or "dmd" ? Distillation.Truncation.Full : Distillation.Truncation.Exit);
+    /// <summary>The truncation actually used: the config's, or the method's own.</summary>
+    [JsonIgnore]
+    public Truncation EffectiveTruncation => Truncation ?? DistillationMethod.Find(Method).Truncation;
 
     public int IterationsOf(int phase) => PhaseIterations.Length >= phase ? PhaseIterations[phase - 1] : IterationsPerPhase;
+
+    /// <summary>Generator updates a run makes: the phases from StartPhase on.</summary>
+    public long TrainedUpdates(PhaseLayout layout) => Enumerable.Range(StartPhase, layout.Phases - StartPhase + 1).Sum(k => (long)IterationsOf(k));
+
+    /// <summary>
+    /// Phase k's re-noising interval (s_k, upper] (method.md §4.2): reverse-nested intervals reach
+    /// up to t = 1, disjoint ones only to the phase's start t_{b(k−1)}.
+    /// </summary>
+    public (double Boundary, double Upper) RenoisingInterval(PhaseLayout layout, int k)
+        => (layout.BoundaryTime(k), Interval == IntervalKind.ReverseNested ? 1.0 : layout.StartTime(k));
 
     /// <summary>Validates every field and builds the phase layout; messages name the field.</summary>
     public PhaseLayout Validate()
     {
         static void Require(bool ok, string message) { if (!ok) throw new InputException(message); }
-        Require(Methods.Contains(Method), $"method: unknown method '{Method}' (expected dmd, fewstep, sgts or phased)");
+        var method = DistillationMethod.Find(Method);
         Require(Steps >= 1, $"steps: must be ≥ 1 (got {Steps})");
         Require(Phases >= 1, $"phases: must be ≥ 1 (got {Phases})");
-        if (Method == "dmd") Require(Steps == 1, $"steps: dmd is a one-step method (got --steps {Steps}; use fewstep, sgts or phased)");
-        if (Method is "dmd" or "fewstep" or "sgts")
+        if (method.FixedSteps is { } fixedSteps)
+            Require(Steps == fixedSteps, $"steps: {Method} is a {(fixedSteps == 1 ? "one" : fixedSteps.ToString())}-step method (got steps {Steps}; use fewstep, sgts or phased)");
+        if (!method.MultiPhase)
             Require(Phases == 1 && Boundaries.Length == 0, $"phases: {Method} has a single expert (got {Phases} phases; use phased)");
         Require(IterationsPerPhase >= 1, $"iterationsPerPhase: must be ≥ 1 (got {IterationsPerPhase})");
         Require(PhaseIterations.All(i => i >= 1), "phaseIterations: every entry must be ≥ 1");
@@ -157,9 +139,8 @@ public sealed record DistillConfig
             $"phaseIterations: needs one entry per phase ({layout.Phases}), got {PhaseIterations.Length}");
         for (var k = 1; k <= layout.Phases; k++)
         {
-            var lo = layout.BoundaryTime(k) + TimeMargin;
-            var hi = Interval == IntervalKind.Nested ? 1.0 : layout.StartTime(k);
-            Require(lo < hi, $"timeMargin: phase {k}'s interval ({layout.BoundaryTime(k):0.###} + {TimeMargin}, {hi:0.###}] is empty");
+            var (s, hi) = RenoisingInterval(layout, k);
+            Require(s + TimeMargin < hi, $"timeMargin: phase {k}'s interval ({s:0.###} + {TimeMargin}, {hi:0.###}] is empty");
         }
         return layout;
     }

@@ -1,17 +1,7 @@
 using PhasedDmd.Diffusion;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace PhasedDmd.Distillation;
-
-/// <summary>How the generator gradient is scaled (method.md §2 and §4.2 [choice]).</summary>
-public enum DmdLoss
-{
-    /// <summary>The paper's analytic weight on the velocity difference, applied at the boundary sample x_s.</summary>
-    Analytic,
-    /// <summary>The DMD2 normaliser in x_0 space, applied at the student's x̂_0 (the authors' later trainer).</summary>
-    Normalized,
-}
 
 /// <summary>
 /// The distribution-matching (reverse-KL) generator gradient, as pure functions
@@ -47,8 +37,7 @@ public static class DistributionMatching
     {
         var b = studentX0.shape[0];
         var normalizer = (studentX0 - teacherX0).abs().reshape(b, -1).mean([1]).clamp_min(floor);
-        var shape = new long[] { b }.Concat(Enumerable.Repeat(1L, (int)studentX0.dim() - 1)).ToArray();
-        var g = (fakeX0 - teacherX0) / normalizer.reshape(shape);
+        var g = (fakeX0 - teacherX0) / ProbabilityFlow.PerSample(normalizer, studentX0);
         return (g.nan_to_num(0.0, 0.0, 0.0), normalizer);
     }
 

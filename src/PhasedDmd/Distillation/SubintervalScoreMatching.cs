@@ -1,5 +1,4 @@
 using PhasedDmd.Diffusion;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace PhasedDmd.Distillation;

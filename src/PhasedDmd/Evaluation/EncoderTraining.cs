@@ -6,14 +6,6 @@ using static TorchSharp.torch;
 
 namespace PhasedDmd.Evaluation;
 
-/// <summary>Settings of an encoder training run (recorded in <c>encoder.json</c>).</summary>
-public sealed record EncoderTrainingConfig(string Task, int Iterations = 1500, int BatchSize = 128, double LearningRate = 2e-3,
-                                           double MaxInputNoise = 0.3, int Seed = 0, int Threads = 0);
-
-/// <summary>What <c>encoder.json</c> holds: the spec, the training config and the held-out accuracy of every head.</summary>
-public sealed record EncoderCard(EncoderSpec Spec, EncoderTrainingConfig Training, Dictionary<string, double> HeldOutAccuracy,
-                                 Dictionary<string, double> HeldOutRmse, double Seconds);
-
 /// <summary>
 /// Trains a <see cref="FeatureEncoder"/> on fresh procedural samples to predict their true
 /// attributes: cross-entropy for the categorical ones, squared error for the normalised continuous
@@ -24,6 +16,9 @@ public static class EncoderTraining
 {
     public const string WeightsFile = "encoder.safetensors";
     public const string CardFile = "encoder.json";
+
+    /// <summary>The shipped feature encoder of a task (assets/encoders/&lt;task&gt;); null if none.</summary>
+    public static string? Shipped(string task) => Assets.Find(Path.Combine("encoders", task), CardFile);
 
     /// <summary>A batch of real samples with their targets: categorical indices [N, heads] and normalised regressions [N, r].</summary>
     public static (Tensor X, Tensor Categories, Tensor Regressions) RealBatch(EncoderSpec spec, int n, Generator generator)
@@ -80,7 +75,7 @@ public static class EncoderTraining
             throw new InputException($"encoder training: iterations ≥ 1, batch ≥ 2, a positive learning rate and noise ≥ 0 are required (got {config})");
         var spec = EncoderSpec.ForTask(config.Task);
         ModelDirectory.RequireNoModelIn(outDir);
-        if (File.Exists(Path.Combine(outDir, WeightsFile))) throw new InputException($"--out: {outDir} already holds an encoder");
+        if (File.Exists(Path.Combine(outDir, WeightsFile))) throw new InputException($"out: {outDir} already holds an encoder");
         Directory.CreateDirectory(outDir);
         Runtime.Configure(config.Seed, config.Threads, "cpu");
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -95,7 +90,7 @@ public static class EncoderTraining
                 var lr = config.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * (it - 1) / config.Iterations));
                 foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
                 var (x, cats, regs) = RealBatch(spec, config.BatchSize, generator);
-                var level = torch.rand([config.BatchSize, .. Enumerable.Repeat(1L, (int)x.dim() - 1)], generator: generator) * config.MaxInputNoise;
+                var level = Diffusion.ProbabilityFlow.PerSample(torch.rand(config.BatchSize, generator: generator), x) * config.MaxInputNoise;
                 var noisy = x + level * torch.randn(x.shape, generator: generator);
                 var loss = Loss(encoder, noisy, cats, regs);
                 optimizer.zero_grad();

@@ -3,7 +3,6 @@ using PhasedDmd.Diffusion;
 using PhasedDmd.Sampling;
 using PhasedDmd.Training;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace PhasedDmd.Evaluation;
 
@@ -65,10 +64,10 @@ public sealed record GlyphMetrics(
     public static List<(double StartTime, double CharacterAccuracy, double ColourAccuracy)> DenoisingCurve(
         LoadedModel model, IReadOnlyList<double> startTimes, int samples, int seed)
     {
-        if (model.Network is not { } network) throw new InputException("--denoising-curve: needs a teacher (a many-step model)");
+        if (model.Network is not { } network) throw new InputException("startTimes: the denoising curve needs a teacher (a many-step model)");
         var bad = startTimes.Where(t0 => t0 is <= 0 or > 1 || double.IsNaN(t0)).ToList();
-        if (bad.Count > 0) throw new InputException($"--denoising-curve: start times must be in (0, 1] (got {bad[0]})");
-        if (samples < 1) throw new InputException("--denoising-curve: needs at least one sample");
+        if (bad.Count > 0) throw new InputException($"startTimes: start times must be in (0, 1] (got {bad[0]})");
+        if (samples < 1) throw new InputException("samples: the denoising curve needs at least one sample");
         var card = model.Card;
         var schedule = NoiseSchedule.FromName(card.Schedule);
         var task = new GlyphsTask();

@@ -2,9 +2,6 @@ using PhasedDmd.Data;
 
 namespace PhasedDmd.Evaluation;
 
-/// <summary>What <see cref="GlyphReader"/> reads from one image.</summary>
-public sealed record GlyphReading(string Background, string Foreground, char Character, int Scale, int Top, int Left, double Match);
-
 /// <summary>
 /// Reads a <c>glyphs</c> image back into attributes, using the task's own renderer as the
 /// ground truth: every pixel is assigned to the nearest palette colour; the most frequent is the

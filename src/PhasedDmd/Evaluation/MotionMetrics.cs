@@ -1,5 +1,4 @@
 using PhasedDmd.Data;
-using static TorchSharp.torch;
 
 namespace PhasedDmd.Evaluation;
 

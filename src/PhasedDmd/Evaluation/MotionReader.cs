@@ -2,9 +2,6 @@ using PhasedDmd.Data;
 
 namespace PhasedDmd.Evaluation;
 
-/// <summary>What <see cref="MotionReader"/> reads from one clip.</summary>
-public sealed record MotionReading(string Shape, string Direction, double Speed, double Match);
-
 /// <summary>
 /// Reads a <c>motion</c> clip back into attributes with the task's renderer as ground truth: the
 /// shape's centroid per frame (intensity-weighted), a least-squares line through the centroids

@@ -1,56 +1,6 @@
 namespace PhasedDmd.Evaluation;
 
 /// <summary>
-/// A dense flow field between two frames: the displacement (U along x, V along y, in pixels) of
-/// every pixel, and whether the pixel was trackable (its neighbourhood has texture in two
-/// directions, so the displacement is determined and not just its component along one edge).
-/// </summary>
-public sealed record FlowField(int Width, int Height, float[] U, float[] V, bool[] Trackable)
-{
-    /// <summary>Mean displacement length over the trackable pixels; 0 where nothing is trackable (a blank or static-flat frame).</summary>
-    public double MeanMagnitude
-    {
-        get
-        {
-            double sum = 0;
-            var n = 0;
-            for (var i = 0; i < U.Length; i++)
-                if (Trackable[i]) { sum += Math.Sqrt(U[i] * U[i] + V[i] * V[i]); n++; }
-            return n == 0 ? 0 : sum / n;
-        }
-    }
-
-    /// <summary>Mean displacement vector over the trackable pixels.</summary>
-    public (double U, double V) MeanVector
-    {
-        get
-        {
-            double su = 0, sv = 0;
-            var n = 0;
-            for (var i = 0; i < U.Length; i++)
-                if (Trackable[i]) { su += U[i]; sv += V[i]; n++; }
-            return n == 0 ? (0, 0) : (su / n, sv / n);
-        }
-    }
-}
-
-/// <summary>Settings of <see cref="OpticalFlow.LucasKanade"/>.</summary>
-/// <param name="Levels">
-/// Pyramid levels (each halves the resolution and doubles the displacement range). The default is 1:
-/// at 16×16 the 8×8 level blurs the task's shapes until its guess hurts more than it helps. Measured
-/// on the task's clips at 0.25–1.25 px/frame: worst speed error 7.3% with 1 level, 26% with 2.
-/// Smoothing and Newton iterations already capture about 2 px.
-/// </param>
-/// <param name="WindowRadius">The window is (2r + 1)² pixels around each pixel.</param>
-/// <param name="Iterations">Newton iterations per level.</param>
-/// <param name="MinEigenvalue">
-/// Trackability threshold: the smaller eigenvalue of the window's structure tensor, divided by the
-/// window area, in (intensity units per pixel)². Frames in [−1, 1] have edge gradients near 1.
-/// </param>
-/// <param name="Smooth">Pre-smooth both frames with a 5-tap binomial filter (σ = 1 px). LK linearises the image, and sharp 1-px edges otherwise bias it.</param>
-public sealed record FlowOptions(int Levels = 1, int WindowRadius = 2, int Iterations = 8, double MinEigenvalue = 0.01, bool Smooth = true);
-
-/// <summary>
 /// Pyramidal Lucas–Kanade optical flow (Lucas & Kanade 1981; the coarse-to-fine form of Bouguet
 /// 2000), written from the method. For each pixel, the displacement d minimises the windowed
 /// brightness-constancy error Σ_w (I(x) − J(x + d))². Each Newton step solves G·δ = b with the

@@ -42,7 +42,7 @@ public sealed record PhaseLayout
         if (phases < 1) throw new InputException($"phases: must be ≥ 1 (got {phases})");
         if (phases > steps) throw new InputException($"phases: {phases} phases need at least {phases} steps (got {steps})");
         if (steps % phases != 0)
-            throw new InputException($"phases: {steps} steps do not split evenly into {phases} phases; give --boundaries");
+            throw new InputException($"phases: {steps} steps do not split evenly into {phases} phases; set boundaries (the phase boundary times)");
         return new PhaseLayout(steps, shift, Enumerable.Range(1, phases - 1).Select(k => k * steps / phases).ToArray());
     }
 

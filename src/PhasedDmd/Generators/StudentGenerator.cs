@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using PhasedDmd.Diffusion;
 using PhasedDmd.Models;
 using TorchSharp;
@@ -6,27 +5,6 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace PhasedDmd.Generators;
-
-/// <summary>How the student moves between its steps (method.md §4.2).</summary>
-public enum RolloutSolver
-{
-    /// <summary>Deterministic Euler: x_{t'} = x_t + (t' − t) v (the paper's choice).</summary>
-    Euler,
-    /// <summary>Predict x̂_0, then re-noise to t' with fresh noise (DMD2 / Self-Forcing).</summary>
-    Renoise,
-}
-
-/// <summary>Full copies of the teacher, or LoRA adapters on a frozen copy of it.</summary>
-public enum ExpertKind { Full, Lora }
-
-/// <summary>What a student is, beside its teacher's architecture: saved in its model card.</summary>
-public sealed record StudentSpec(
-    PhaseLayout Layout,
-    ExpertKind Experts = ExpertKind.Full,
-    int LoraRank = 16,
-    double LoraAlpha = 16,
-    RolloutSolver Solver = RolloutSolver.Euler,
-    string Method = "phased");
 
 /// <summary>
 /// A few-step generator made of one expert per phase, routed by timestep: step i runs the
@@ -130,7 +108,7 @@ public sealed class StudentGenerator : nn.Module
         var v = Expert(Layout.PhaseOfStep(i)).Forward(x, tt, condition);
         var x0 = Parameterization.VelocityToX0(Schedule, x, v, ScalarTime(t, x));
         if (Spec.Solver == RolloutSolver.Euler || toTime == 0.0)
-            return (Sampling.OdeSolvers.EulerStep(x, v, t, toTime), x0);
+            return (ProbabilityFlow.EulerStep(x, v, t, toTime), x0);
         var eps = torch.randn(x.shape, generator: noise).to(x.device);
         return (Schedule.Alpha(toTime) * x0 + Schedule.Sigma(toTime) * eps, x0);
     }

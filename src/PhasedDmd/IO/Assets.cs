@@ -18,7 +18,4 @@ public static class Assets
 
     /// <summary>The shipped teacher of a task (assets/teachers/&lt;task&gt;); null if none.</summary>
     public static string? Teacher(string task) => Find(Path.Combine("teachers", task), ModelDirectory.CardFile);
-
-    /// <summary>The shipped feature encoder of a task (assets/encoders/&lt;task&gt;); null if none.</summary>
-    public static string? Encoder(string task) => Find(Path.Combine("encoders", task), Evaluation.EncoderTraining.CardFile);
 }

@@ -3,9 +3,6 @@ using System.Text.Json;
 
 namespace PhasedDmd.IO;
 
-/// <summary>One file of a checkpoint as recorded in its manifest.</summary>
-public sealed record ManifestEntry(string Name, long Size, string Sha256);
-
 /// <summary>
 /// Atomic, verified checkpoints in a folder: each checkpoint is a directory
 /// <c>step-NNNNNNNNN</c> holding its files and a <c>manifest.json</c> (sizes and SHA-256).

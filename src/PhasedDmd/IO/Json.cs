@@ -20,7 +20,20 @@ public static class Json
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
+    /// <summary>
+    /// The settings of every metrics output (<c>eval</c>'s JSON, <c>compare.json</c>, the demo's
+    /// <c>report.json</c>, <c>bench.json</c>): keys in snake_case (<c>mode_coverage</c>,
+    /// <c>weight_tv</c>, …) as documented in docs/outputs.md; configs and model cards keep camelCase.
+    /// </summary>
+    public static readonly JsonSerializerOptions MetricsOptions = new(Options) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
+
+    /// <summary>Serialises a metrics output with snake_case keys.</summary>
+    public static string SerializeMetrics<T>(T value) => JsonSerializer.Serialize(value, MetricsOptions);
+
+    /// <summary>Writes a metrics output (snake_case keys) atomically.</summary>
+    public static void WriteMetrics<T>(string path, T value) => AtomicFile.WriteAllText(path, SerializeMetrics(value));
 
     /// <summary>Parses JSON text into T; any problem becomes an <see cref="InputException"/>.</summary>
     public static T Parse<T>(string text, string what)

@@ -1,13 +1,6 @@
-using PhasedDmd.Data;
 using PhasedDmd.Models;
 
 namespace PhasedDmd.IO;
-
-/// <summary>What a model was trained on. Analytic tasks carry their exact mixture.</summary>
-public sealed record TaskSpec(string Name, GaussianMixture? Mixture = null);
-
-/// <summary>Default sampling settings of a model (a teacher: many ODE steps; a student: its own grid).</summary>
-public sealed record SamplingDefaults(int Steps = 40, string Solver = "euler", double Cfg = 1.0, double Shift = 1.0);
 
 /// <summary>
 /// <c>model.json</c> of a model directory: everything needed to rebuild the network(s)

@@ -69,10 +69,10 @@ public static class ModelDirectory
     /// A fresh run must not write into a directory that already holds a model (a teacher, a
     /// finished student): that would replace its card, config and log. Resume continues in place instead.
     /// </summary>
-    public static void RequireNoModelIn(string dir, string option = "--out")
+    public static void RequireNoModelIn(string dir, string option = "out")
     {
         if (File.Exists(Path.Combine(dir, CardFile)))
-            throw new InputException($"{option}: {dir} already holds a model ({CardFile}); choose a new directory, delete it, or continue an interrupted run with --resume");
+            throw new InputException($"{option}: {dir} already holds a model ({CardFile}); choose a new directory, delete it, or resume the interrupted run in place");
     }
 
     public static ModelCard ReadCard(string dir)
@@ -97,5 +97,5 @@ public static class ModelDirectory
         return (card, model);
     }
 
-    internal static string FirstLine(string s) => s.Split('\n', 2)[0].Trim();
+    public static string FirstLine(string s) => s.Split('\n', 2)[0].Trim();
 }

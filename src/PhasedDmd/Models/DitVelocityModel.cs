@@ -1,60 +1,8 @@
-using System.Text.Json.Serialization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace PhasedDmd.Models;
-
-/// <summary>
-/// A small text-conditioned diffusion transformer for images [C, H, W] or videos [F, C, H, W].
-/// Patches (tubelets of <see cref="TubeletFrames"/> frames for video) are embedded linearly;
-/// the prompt's token ids are embedded with per-position embeddings and projected to one
-/// vector, which is added to the timestep embedding and conditions every block through
-/// adaLN-Zero. An all-padding prompt is the null prompt ∅ of classifier-free guidance.
-/// Two options (off by default, so older model files rebuild unchanged):
-/// <list type="bullet">
-/// <item><see cref="PromptTokens"/>: the prompt's word embeddings also join the attention sequence
-/// (in-context conditioning), so every patch can attend to the word that names its content.</item>
-/// <item><see cref="DataStd"/> &gt; 0: EDM-style preconditioning for the flow schedule
-/// x_t = (1−t) x_0 + t ε (method.md §1): v̂ = a(t) x_t + c_out(t) F(c_in(t) x_t), where a(t) x_t is the
-/// best linear predictor of the velocity ε − x_0 from x_t for data of standard deviation σ_d and
-/// c_out(t) the standard deviation of what remains, so the network F always regresses a unit-variance
-/// target; at t = 1 it predicts the clean image instead of copying the noise.</item>
-/// </list>
-/// </summary>
-public sealed record DitSpec(long[] DataShape, int Patch = 4, int TubeletFrames = 2, int Width = 128, int Depth = 4, int Heads = 4,
-                             int VocabularySize = 32, int PromptLength = 4, int MlpRatio = 4, int LocalMixing = 0,
-                             [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool PromptTokens = false,
-                             [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] double DataStd = 0) : ModelSpec
-{
-    public override long[] SampleShape => DataShape;
-
-    public bool IsVideo => DataShape.Length == 4;
-    public long Channels => DataShape[^3];
-    public long Height => DataShape[^2];
-    public long WidthPixels => DataShape[^1];
-    public long FrameCount => IsVideo ? DataShape[0] : 1;
-    public int FramesPerToken => IsVideo ? TubeletFrames : 1;
-    public long Tokens => FrameCount / FramesPerToken * (Height / Patch) * (WidthPixels / Patch);
-    public long PatchDim => FramesPerToken * Channels * Patch * Patch;
-    public long FrameGroups => FrameCount / FramesPerToken;
-    public long GridHeight => Height / Patch;
-    public long GridWidth => WidthPixels / Patch;
-
-    public override VelocityModel Build()
-    {
-        static void Require(bool ok, string message) { if (!ok) throw new InputException($"dit spec: {message}"); }
-        Require(DataShape.Length is 3 or 4 && DataShape.All(d => d >= 1), $"dataShape must be [C, H, W] or [F, C, H, W] (got [{string.Join(", ", DataShape)}])");
-        Require(Patch >= 1 && Height % Patch == 0 && WidthPixels % Patch == 0, $"patch {Patch} must divide the image size {Height}×{WidthPixels}");
-        Require(!IsVideo || (TubeletFrames >= 1 && FrameCount % TubeletFrames == 0), $"tubeletFrames {TubeletFrames} must divide the frame count {FrameCount}");
-        Require(Width >= 8 && Heads >= 1 && Width % Heads == 0, $"width {Width} must be ≥ 8 and divisible by heads {Heads}");
-        Require(Depth >= 1 && MlpRatio >= 1, $"depth {Depth} and mlpRatio {MlpRatio} must be ≥ 1");
-        Require(VocabularySize >= 2 && PromptLength >= 1, $"vocabularySize {VocabularySize} ≥ 2 and promptLength {PromptLength} ≥ 1 required");
-        Require(LocalMixing == 0 || (LocalMixing >= 1 && LocalMixing % 2 == 1), $"localMixing {LocalMixing} must be 0 (off) or an odd kernel size");
-        Require(DataStd >= 0 && double.IsFinite(DataStd), $"dataStd {DataStd} must be 0 (no preconditioning) or positive");
-        return new DitVelocityModel(this);
-    }
-}
 
 public sealed class DitVelocityModel : VelocityModel
 {
@@ -130,7 +78,7 @@ public sealed class DitVelocityModel : VelocityModel
     {
         if (_spec.DataStd <= 0) return (null, null, null);
         var s2 = _spec.DataStd * _spec.DataStd;
-        var tt = t.to(dtype).reshape([-1, .. Enumerable.Repeat(1L, (int)rank - 1)]);
+        var tt = Diffusion.ProbabilityFlow.PerSample(t.to(dtype), rank);
         var variance = (1 - tt).square() * s2 + tt.square();
         return ((tt - (1 - tt) * s2) / variance, _spec.DataStd / variance.sqrt(), variance.rsqrt());
     }
@@ -181,63 +129,5 @@ public sealed class DitVelocityModel : VelocityModel
         long b = tokens.shape[0], p = s.Patch, gh = s.Height / p, gw = s.WidthPixels / p, tf = s.FramesPerToken, gf = s.FrameCount / tf;
         var v = tokens.reshape(b, gf, gh, gw, tf, s.Channels, p, p).permute(0, 1, 4, 5, 2, 6, 3, 7);
         return v.reshape([b, .. s.DataShape]);
-    }
-}
-
-/// <summary>
-/// A transformer block with adaLN-Zero conditioning (Peebles &amp; Xie, 2023). With local mixing
-/// (kernel k &gt; 0) the MLP's hidden features also pass a depthwise k×k convolution over the token
-/// grid of each frame group before the GELU — a convolutional feed-forward as in PVTv2, which
-/// gives the transformer the locality prior that small data and short training need.
-/// </summary>
-public sealed class DitBlock : nn.Module
-{
-    private readonly int _heads;
-    private readonly (long Frames, long Rows, long Columns) _grid;
-    private readonly LoraLinear modulation, qkv, proj, fc1, fc2;
-    private readonly Conv2d? local_mix;
-
-    public DitBlock(int width, int heads, int mlpRatio, int localMixing = 0, (long Frames, long Rows, long Columns) grid = default) : base(nameof(DitBlock))
-    {
-        _heads = heads;
-        _grid = grid;
-        modulation = new LoraLinear(width, 6 * width);
-        qkv = new LoraLinear(width, 3 * width);
-        proj = new LoraLinear(width, width);
-        fc1 = new LoraLinear(width, mlpRatio * width);
-        fc2 = new LoraLinear(mlpRatio * width, width);
-        if (localMixing > 0)
-            local_mix = nn.Conv2d(mlpRatio * width, mlpRatio * width, localMixing, padding: localMixing / 2, groups: mlpRatio * width);
-        using (torch.no_grad()) { modulation.weight.zero_(); modulation.bias!.zero_(); }
-        RegisterComponents();
-    }
-
-    public Tensor Forward(Tensor h, Tensor c)
-    {
-        var m = modulation.forward(c).unsqueeze(1).chunk(6, dim: -1);   // shift, scale, gate for attention and MLP
-        long b = h.shape[0], n = h.shape[1], w = h.shape[2], d = w / _heads;
-        var a = DitVelocityModel.Modulate(nn.functional.layer_norm(h, [w], eps: 1e-6), m[0], m[1]);
-        var q = qkv.forward(a).reshape(b, n, 3, _heads, d).permute(2, 0, 3, 1, 4);
-        var attended = nn.functional.scaled_dot_product_attention(q[0], q[1], q[2]);
-        h = h + m[2] * proj.forward(attended.transpose(1, 2).reshape(b, n, w));
-        var f = DitVelocityModel.Modulate(nn.functional.layer_norm(h, [w], eps: 1e-6), m[3], m[4]);
-        var hidden = fc1.forward(f);
-        if (local_mix is not null) hidden = hidden + LocalMix(hidden);
-        return h + m[5] * fc2.forward(nn.functional.gelu(hidden));
-    }
-
-    /// <summary>
-    /// Depthwise convolution over each frame group's token grid: [B, n, C] → [B, n, C]. Tokens before
-    /// the grid (the prompt's words with in-context conditioning) are not on the grid and get zero.
-    /// </summary>
-    internal Tensor LocalMix(Tensor x)
-    {
-        long b = x.shape[0], ch = x.shape[2];
-        var (f, r, c) = _grid;
-        var extra = x.shape[1] - f * r * c;
-        var grid = extra == 0 ? x : x[.., (int)extra..];
-        var image = grid.reshape(b * f, r, c, ch).permute(0, 3, 1, 2);
-        var mixed = local_mix!.forward(image).permute(0, 2, 3, 1).reshape(b, f * r * c, ch);
-        return extra == 0 ? mixed : torch.cat([torch.zeros(b, extra, ch, dtype: x.dtype, device: x.device), mixed], dim: 1);
     }
 }

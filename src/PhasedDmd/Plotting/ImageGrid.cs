@@ -25,6 +25,23 @@ public static class ImageGrid
         });
     }
 
+    /// <summary>
+    /// Writes the grid of <see cref="Save"/> to <paramref name="pngPath"/> and, for videos, also an
+    /// animated PNG beside it (same name, <c>.apng</c>) that plays the frames of every cell together.
+    /// Returns the animated file's path, or null for images.
+    /// </summary>
+    public static string? SaveWithAnimation(string pngPath, Tensor samples, int rows, int columns, IReadOnlyList<string>? columnTitles, int stripZoom, int frameZoom)
+    {
+        var video = samples.dim() == 5;
+        Save(pngPath, samples, rows, columns, columnTitles, zoom: video ? stripZoom : frameZoom);
+        if (!video) return null;
+        var frames = Enumerable.Range(0, (int)samples.shape[1]).Select(f => Render(samples, rows, columns, columnTitles, zoom: frameZoom, frame: f)).ToList();
+        var apng = Path.ChangeExtension(pngPath, ".apng");
+        try { AnimatedPng.Save(apng, frames); }
+        finally { foreach (var f in frames) f.Dispose(); }
+        return apng;
+    }
+
     /// <summary>The grid as a bitmap; with <paramref name="frame"/> a video grid shows only that frame per cell.</summary>
     public static SKBitmap Render(Tensor samples, int rows, int columns, IReadOnlyList<string>? columnTitles = null, int zoom = 4, int? frame = null)
     {

@@ -1,6 +1,5 @@
 using PhasedDmd.Data;
 using PhasedDmd.Diffusion;
-using PhasedDmd.Generators;
 using PhasedDmd.IO;
 using PhasedDmd.Models;
 using PhasedDmd.Training;
@@ -8,37 +7,6 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 namespace PhasedDmd.Sampling;
-
-/// <summary>Sampling options of a model directory; null fields fall back to the model card.</summary>
-public sealed record SampleOptions(int N = 2000, int? Steps = null, string? Solver = null, double? Cfg = null, int Seed = 0, string Device = "cpu");
-
-/// <summary>A loaded model directory: a teacher (an ODE to integrate) or a student (its own few-step grid).</summary>
-public sealed class LoadedModel : IDisposable
-{
-    public required ModelCard Card { get; init; }
-    public VelocityModel? Network { get; init; }
-    public StudentGenerator? Student { get; init; }
-
-    public static LoadedModel Load(string dir, Device? device = null)
-    {
-        var card = ModelDirectory.ReadCard(dir);
-        if (card.Student is not null)
-        {
-            var (c, student) = StudentDirectory.Load(dir, device);
-            return new LoadedModel { Card = c, Student = student };
-        }
-        var (tc, network) = ModelDirectory.Load(dir, device);
-        return new LoadedModel { Card = tc, Network = network };
-    }
-
-    public bool IsConditional => Network?.IsConditional ?? Student!.Expert(1).IsConditional;
-
-    public void Dispose()
-    {
-        Network?.Dispose();
-        Student?.Dispose();
-    }
-}
 
 public static class ModelSampling
 {
@@ -49,18 +17,14 @@ public static class ModelSampling
     /// </summary>
     public static Tensor Sample(LoadedModel model, SampleOptions options)
     {
-        if (options.N < 1) throw new InputException($"--n: must be ≥ 1 (got {options.N})");
+        if (options.N < 1) throw new InputException($"n: must be ≥ 1 (got {options.N})");
         var card = model.Card;
         var device = Runtime.ResolveDevice(options.Device);
         using var generator = Runtime.NewGenerator(options.Seed);
         using var scope = torch.NewDisposeScope();
         var shape = new long[] { options.N }.Concat(card.Network.SampleShape).ToArray();
         var noise = torch.randn(shape, generator: generator).to(device);
-        Tensor? condition = null;
-        if (model.IsConditional && card.Task.Mixture is { } mixture)
-            condition = torch.multinomial(mixture.WeightsTensor(), options.N, replacement: true, generator: generator).to(device);
-        else if (ProceduralTasks.IsProcedural(card.Task.Name))   // prompts drawn from the task's prompt distribution
-            condition = ProceduralTasks.Resolve(card.Task.Name).SamplePrompts(options.N, generator).to(device);
+        var condition = IConditionSource.For(card, model.IsConditional)?.Sample(options.N, generator).to(device);
         return Integrate(model, noise, condition, generator, options).cpu().MoveToOuterDisposeScope();
     }
 
@@ -72,8 +36,8 @@ public static class ModelSampling
     public static Tensor SamplePromptGrid(LoadedModel model, IReadOnlyList<string> prompts, int seeds, SampleOptions options)
     {
         if (!ProceduralTasks.IsProcedural(model.Card.Task.Name))
-            throw new InputException($"--prompt: task '{model.Card.Task.Name}' is not text-conditioned");
-        if (prompts.Count == 0 || seeds < 1) throw new InputException("--prompt and --seeds: need at least one prompt and one seed");
+            throw new InputException($"prompts: task '{model.Card.Task.Name}' is not text-conditioned");
+        if (prompts.Count == 0 || seeds < 1) throw new InputException("prompts and seeds: need at least one prompt and one seed");
         var task = ProceduralTasks.Resolve(model.Card.Task.Name);
         using var scope = torch.NewDisposeScope();
         var device = Runtime.ResolveDevice(options.Device);
@@ -94,15 +58,15 @@ public static class ModelSampling
         if (model.Student is { } student)
         {
             if (options.Steps is { } st && st != student.Layout.Steps)
-                throw new InputException($"--steps: a student samples on its own {student.Layout.Steps}-step grid (got {st})");
+                throw new InputException($"steps: a student samples on its own {student.Layout.Steps}-step grid (got {st})");
             if (options.Solver is not null && options.Solver != "euler")
-                throw new InputException("--solver: a student uses its own rollout solver");
+                throw new InputException("solver: a student uses its own rollout solver");
             if (options.Cfg is { } c && c != 1.0)
-                throw new InputException("--cfg: students sample with CFG 1 (guidance is distilled into them)");
+                throw new InputException("cfg: students sample with CFG 1 (guidance is distilled into them)");
             return student.Sample(noise, condition, generator);
         }
         var steps = options.Steps ?? card.Sampling.Steps;
-        if (steps < 1) throw new InputException($"--steps: must be ≥ 1 (got {steps})");
+        if (steps < 1) throw new InputException($"steps: must be ≥ 1 (got {steps})");
         var solver = OdeSolvers.Parse(options.Solver ?? card.Sampling.Solver);
         var cfg = options.Cfg ?? card.Sampling.Cfg;
         var times = Timesteps.Grid(steps, card.Sampling.Shift);

@@ -1,17 +1,12 @@
+using PhasedDmd.Diffusion;
 using PhasedDmd.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace PhasedDmd.Sampling;
 
-/// <summary>Probability-flow ODE solvers on a timestep grid from t = 1 to t = 0.</summary>
-public enum OdeSolver { Euler, Heun }
-
 public static class OdeSolvers
 {
-    /// <summary>One Euler step of dx/dt = v: x_{t'} = x_t + (t' − t) v (method.md §3).</summary>
-    public static Tensor EulerStep(Tensor x, Tensor v, double t, double tNext) => x + (tNext - t) * v;
-
     /// <summary>
     /// Integrates from times[0] to times[^1] with the given solver, classifier-free guidance
     /// scale <paramref name="cfg"/> and condition (null for unconditional models). No gradient.
@@ -28,7 +23,7 @@ public static class OdeSolvers
             using var scope = torch.NewDisposeScope();
             double t = times[i], tNext = times[i + 1];
             var v = model.GuidedVelocity(x, torch.full(n, t, device: x.device), condition, cfg);
-            var next = EulerStep(x, v, t, tNext);
+            var next = ProbabilityFlow.EulerStep(x, v, t, tNext);
             if (solver == OdeSolver.Heun)
             {
                 var v2 = model.GuidedVelocity(next, torch.full(n, tNext, device: x.device), condition, cfg);
@@ -45,6 +40,6 @@ public static class OdeSolvers
     {
         "euler" => OdeSolver.Euler,
         "heun" => OdeSolver.Heun,
-        _ => throw new InputException($"--solver: unknown solver '{name}' (expected euler or heun)"),
+        _ => throw new InputException($"solver: unknown solver '{name}' (expected euler or heun)"),
     };
 }

@@ -53,6 +53,3 @@ public static class ProcessResources
             System.Globalization.CultureInfo.InvariantCulture, out kilobytes);
     }
 }
-
-/// <summary>What a distillation run cost: written as resources.json beside the student.</summary>
-public sealed record RunResources(double WallSeconds, long GeneratorUpdates, double SecondsPerGeneratorUpdate, double PeakRssMiB, int Threads);

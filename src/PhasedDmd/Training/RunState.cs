@@ -4,22 +4,14 @@ using System.Text.Json.Nodes;
 using PhasedDmd.IO;
 using TorchSharp;
 using TorchSharp.Modules;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace PhasedDmd.Training;
 
-/// <summary>Where a run is: saved in every checkpoint as progress.json.</summary>
-public sealed record RunProgress(int Phase, int Iteration, long Done, string ConfigHash, double Seconds, long SkippedUpdates);
-
-/// <summary>A run that stopped itself because its losses or gradients stayed non-finite.</summary>
-public sealed class DivergenceException(string message) : Exception(message);
-
-/// <summary>Helpers shared by the resumable trainers: hashing configs, RNG and optimizer state files.</summary>
+/// <summary>Helpers of the resume protocol (<see cref="RunDirectory"/>): config hashes and comparison, progress files, the gradient norm guard.</summary>
 public static class RunState
 {
     public const string ProgressFile = "progress.json";
-    public const string RngFile = "rng.safetensors";
 
     public static string Hash<T>(T config)
         => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Json.Serialize(config)))).ToLowerInvariant()[..16];
@@ -41,35 +33,9 @@ public static class RunState
             throw new InputException($"resume: the config differs from the one saved in {dir} in: {string.Join(", ", keys)}");
     }
 
-    public static void SaveRng(string dir, Generator rng)
-        => Safetensors.SaveStateDict(Path.Combine(dir, RngFile), new Dictionary<string, Tensor> { ["cpu"] = rng.get_state() });
-
-    public static void LoadRng(string dir, Generator rng)
-    {
-        var state = Safetensors.LoadStateDict(Path.Combine(dir, RngFile));
-        rng.set_state(state["cpu"]);
-    }
-
-    public static void SaveModule(nn.Module module, string path) => module.save_safetensors(path);
-
-    public static void LoadModule(nn.Module module, string path) => module.load_safetensors(path, strict: true);
-
-    public static void SaveOptimizer(OptimizerHelper optimizer, string path) => optimizer.save_state_dict(path);
-
-    public static void LoadOptimizer(OptimizerHelper optimizer, string path) => optimizer.load_state_dict(path);
-
     public static void WriteProgress(string dir, RunProgress progress) => File.WriteAllText(Path.Combine(dir, ProgressFile), Json.Serialize(progress));
 
     public static RunProgress ReadProgress(string dir) => Json.Read<RunProgress>(Path.Combine(dir, ProgressFile), "checkpoint progress");
-
-    /// <summary>Finds the newest intact checkpoint of a run directory, or explains why there is none.</summary>
-    public static (CheckpointStore Store, string Path, RunProgress Progress) LatestCheckpoint(string runDir, Action<string>? warn)
-    {
-        var store = new CheckpointStore(Path.Combine(runDir, "checkpoints"));
-        var latest = store.LatestValid(warn)
-                     ?? throw new InputException($"resume: no intact checkpoint in {Path.Combine(runDir, "checkpoints")}");
-        return (store, latest.Path, ReadProgress(latest.Path));
-    }
 
     /// <summary>Non-finite check of a set of gradients with one host synchronisation.</summary>
     public static double GradientNorm(IEnumerable<Parameter> parameters)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using PhasedDmd.Data;
 using PhasedDmd.Diffusion;
 using PhasedDmd.IO;
@@ -8,113 +7,83 @@ using static TorchSharp.torch;
 
 namespace PhasedDmd.Training;
 
-/// <summary>Progress of a long job: done of total units, and a short status line.</summary>
-public readonly record struct JobProgress(long Done, long Total, string Status);
-
 /// <summary>
-/// Flow-matching training of a teacher on an analytic task: regress v(x_t, t) on the
-/// velocity target α' x_0 + σ' ε (ε − x_0 for flow matching), AdamW with warm-up and
-/// cosine decay, optional EMA. Writes a complete model directory.
+/// Flow-matching training of a teacher (an MLP on an analytic task, a DiT on a procedural one):
+/// regress v(x_t, t, c) on the velocity target α' x_0 + σ' ε (ε − x_0 for flow matching), AdamW with
+/// warm-up and cosine decay, EMA with warm-up. Resumable through <see cref="RunDirectory"/>; writes a
+/// complete model directory.
 /// </summary>
 public static class TeacherTrainer
 {
-    public static ModelCard Train(TeacherConfig config, string outDir, Action<JobProgress>? progress = null,
-                                  bool resume = false, CancellationToken cancel = default, Action<string>? warn = null)
+    /// <summary>
+    /// Trains the teacher of <paramref name="config"/> into <paramref name="outDir"/> (or resumes it there),
+    /// checkpointing every CheckpointEvery iterations and when cancelled, and writes its model directory.
+    /// </summary>
+    /// <param name="sync">The data-parallel group (default: one process); each rank draws its share of the batch.</param>
+    public static ModelCard Train(TeacherConfig config, string outDir, RunOptions? options = null, IGradientSync? sync = null)
     {
+        options ??= new RunOptions();
+        sync ??= SingleProcess.Instance;
         config.Validate();
+        if (config.BatchSize % sync.WorldSize != 0)
+            throw new InputException($"batchSize: the batch of {config.BatchSize} does not split evenly over {sync.WorldSize} processes");
+        var batch = config.BatchSize / sync.WorldSize;
         var mixture = config.ResolveMixture();
         var procedural = mixture is null ? ProceduralTasks.Resolve(config.Task) : null;
         var schedule = config.ResolveSchedule();
         var device = Runtime.Configure(config.Seed, config.Threads, config.Device);
-        using var generator = Runtime.NewGenerator(config.Seed);
-
-        if (!resume) ModelDirectory.RequireNoModelIn(outDir);
-        Directory.CreateDirectory(outDir);
-        var logPath = Path.Combine(outDir, ModelDirectory.LogFile);
-        if (resume)
-            RunState.RequireSameConfig(Json.Read<TeacherConfig>(Path.Combine(outDir, ModelDirectory.RunConfigFile), "saved config"), config, outDir);
-        else
-        {
-            Json.Write(Path.Combine(outDir, ModelDirectory.RunConfigFile), config);
-            if (File.Exists(logPath)) File.Delete(logPath);
-        }
+        using var generator = Runtime.RankGenerator(config.Seed, sync.Rank);
+        using var run = RunDirectory.Open(outDir, config, options.Resume, sync.Rank == 0, warn: options.Warn);
+        List<ITrainingObserver> observers = [.. options.AllObservers];
+        if (run.Log is not null) observers.Insert(0, run.Log);
 
         var spec = config.BuildSpec(mixture);
         using var model = spec.Build();
         model.to(device).train();
         using var ema = config.EmaDecay > 0 ? new Ema(model, config.EmaDecay, warmup: true) : null;
         using var optimizer = optim.AdamW(model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
-        var sampler = TimestepSampler.Full(config.TrainShift, config.TMin);
-        var store = new CheckpointStore(Path.Combine(outDir, "checkpoints"));
-        var first = 1;
-        if (resume)
-        {
-            var (_, path, saved) = RunState.LatestCheckpoint(outDir, warn);
-            if (saved.ConfigHash != RunState.Hash(config)) throw new InputException($"resume: checkpoint {path} was written by a different config");
-            RunState.LoadModule(model, Path.Combine(path, "model.safetensors"));
-            RunState.LoadOptimizer(optimizer, Path.Combine(path, "optimizer.bin"));
-            ema?.Load(Path.Combine(path, "ema.safetensors"));
-            RunState.LoadRng(path, generator);
-            TrainingLog.TruncateAfter(logPath, saved.Done);
-            first = saved.Iteration + 1;
-        }
-        using var log = new TrainingLog(outDir, append: resume);
-        var clock = Stopwatch.StartNew();
+        var parameters = model.parameters().ToList();
+        var parts = new CheckpointParts().Module("model", model).Optimizer("optimizer", optimizer).Ema("ema", ema).Rng("rng", generator);
+        if (run.ResumedFrom is { } checkpoint) parts.LoadFrom(checkpoint);
+        var first = run.Start.Iteration + 1;
+        foreach (var o in observers) o.PhaseStarted(1, first);
 
         for (var it = first; it <= config.Iterations; it++)
         {
-            using var scope = torch.NewDisposeScope();
-            var lr = LearningRateAt(config, it);
-            foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-
-            var (x0, labels) = procedural?.SampleTraining(config.BatchSize, generator) ?? mixture!.Sample(config.BatchSize, generator);
-            x0 = x0.to(device);
-            var t = sampler.Sample(config.BatchSize, generator, device);
-            var eps = torch.randn(x0.shape, generator: generator).to(device);
-            var tb = t.reshape([t.shape[0], .. Enumerable.Repeat(1L, (int)x0.dim() - 1)]);
-            var xt = Parameterization.Noise(schedule, x0, eps, tb);
-            var target = Parameterization.VelocityTarget(schedule, x0, eps, tb);
-            Tensor? condition = null;
-            if (model.IsConditional)
+            UpdateReport report;
+            using (torch.NewDisposeScope())
             {
-                // Prompt dropout: the null condition ∅ for a fraction of the batch (teaches the unconditional model for CFG).
-                var drop = (torch.rand(config.BatchSize, generator: generator) < config.ConditionDropout)
-                    .reshape([config.BatchSize, .. Enumerable.Repeat(1L, (int)labels.dim() - 1)]);
-                condition = torch.where(drop, model.NullCondition(labels), labels).to(device);
-            }
+                var lr = LearningRateAt(config, it);
+                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+                var loss = FlowMatchingLoss(model, config, schedule, procedural, mixture, batch, generator, device);
+                optimizer.zero_grad();
+                loss.backward();
+                sync.AverageGradients(parameters);
+                optimizer.step();
+                ema?.Update(model);
 
-            var loss = nn.functional.mse_loss(model.Forward(xt, t, condition), target);
-            optimizer.zero_grad();
-            loss.backward();
-            optimizer.step();
-            ema?.Update(model);
-
-            if (it % config.LogEvery == 0 || it == config.Iterations)
-            {
-                var lossValue = loss.item<float>();
-                if (!float.IsFinite(lossValue))
-                    throw new DivergenceException($"teacher training diverged at iteration {it} (loss {lossValue}); lower learningRate");
-                log.Write(it, [("loss", lossValue), ("lr", lr), ("seconds", clock.Elapsed.TotalSeconds)]);
-                progress?.Invoke(new JobProgress(it, config.Iterations, $"loss {lossValue:F4}"));
+                IReadOnlyList<(string, double)>? logged = null;
+                var status = "";
+                if (it % config.LogEvery == 0 || it == config.Iterations)
+                {
+                    var lossValue = loss.item<float>();
+                    if (!float.IsFinite(lossValue))
+                        throw new DivergenceException($"teacher training diverged at iteration {it} (loss {lossValue}); lower learningRate");
+                    logged = [("loss", lossValue), ("lr", lr), ("seconds", run.Seconds)];
+                    status = $"loss {lossValue:F4}";
+                }
+                report = new UpdateReport(it, config.Iterations, 1, it, status, logged);
             }
             Runtime.ReleaseFinalizableNativeObjects();
-            var cancelled = cancel.IsCancellationRequested;
+            foreach (var o in observers) o.Updated(report);
+            var cancelled = options.Cancel.IsCancellationRequested;
             if (it < config.Iterations && (cancelled || (config.CheckpointEvery > 0 && it % config.CheckpointEvery == 0)))
             {
-                log.Flush();
-                var iteration = it;
-                store.Save(it, dir =>
-                {
-                    RunState.SaveModule(model, Path.Combine(dir, "model.safetensors"));
-                    RunState.SaveOptimizer(optimizer, Path.Combine(dir, "optimizer.bin"));
-                    ema?.Save(Path.Combine(dir, "ema.safetensors"));
-                    RunState.SaveRng(dir, generator);
-                    RunState.WriteProgress(dir, new RunProgress(1, iteration, iteration, RunState.Hash(config), clock.Elapsed.TotalSeconds, 0));
-                });
-                if (cancelled) throw new OperationCanceledException($"interrupted at iteration {it}; checkpoint written to {store.Root}");
+                run.Checkpoint(1, it, it, 0, parts);
+                foreach (var o in observers) o.CheckpointWritten(1, it, phaseEnd: false);
+                if (cancelled) throw new OperationCanceledException($"interrupted at iteration {it}; checkpoint written to {run.Checkpoints.Root}");
             }
         }
-        log.Flush();
 
         var card = new ModelCard
         {
@@ -125,8 +94,32 @@ public static class TeacherTrainer
             Sampling = new SamplingDefaults(config.SampleSteps, config.SampleSolver, model.IsConditional ? config.SampleCfg : 1.0),
         };
         ema?.CopyTo(model);
-        ModelDirectory.Save(outDir, card, model);
+        if (run.IsWriter) ModelDirectory.Save(outDir, card, model);
+        run.Finish(config.Iterations, torch.get_num_threads());
         return card;
+    }
+
+    /// <summary>
+    /// The flow-matching loss on a fresh batch: ‖v(x_t, t, c) − (α' x_0 + σ' ε)‖² (method.md §1), with
+    /// prompt dropout replacing a fraction of the conditions by the null condition ∅ (what CFG needs).
+    /// </summary>
+    private static Tensor FlowMatchingLoss(VelocityModel model, TeacherConfig config, NoiseSchedule schedule, IProceduralTask? procedural,
+                                           GaussianMixture? mixture, int batch, Generator generator, Device device)
+    {
+        var (x0, labels) = procedural?.SampleTraining(batch, generator) ?? mixture!.Sample(batch, generator);
+        x0 = x0.to(device);
+        var t = TimestepSampler.Full(config.TrainShift, config.TMin).Sample(batch, generator, device);
+        var eps = torch.randn(x0.shape, generator: generator).to(device);
+        var tb = ProbabilityFlow.PerSample(t, x0);
+        var xt = Parameterization.Noise(schedule, x0, eps, tb);
+        var target = Parameterization.VelocityTarget(schedule, x0, eps, tb);
+        Tensor? condition = null;
+        if (model.IsConditional)
+        {
+            var drop = ProbabilityFlow.PerSample(torch.rand(batch, generator: generator) < config.ConditionDropout, labels);
+            condition = torch.where(drop, model.NullCondition(labels), labels).to(device);
+        }
+        return nn.functional.mse_loss(model.Forward(xt, t, condition), target);
     }
 
     /// <summary>Linear warm-up, then cosine decay to MinLearningRateFraction × LearningRate.</summary>

@@ -7,7 +7,7 @@ namespace PhasedDmd.Training;
 /// A training log: one CSV row per logged iteration (columns fixed by the first row) and
 /// the same scalars as TensorBoard events under <c>tb/</c>.
 /// </summary>
-public sealed class TrainingLog : IDisposable
+public sealed class TrainingLog : ITrainingObserver, IDisposable
 {
     private readonly StreamWriter _csv;
     private readonly TorchSharp.Modules.SummaryWriter? _tb;
@@ -43,6 +43,12 @@ public sealed class TrainingLog : IDisposable
                 if (double.IsFinite(value)) _tb.add_scalar(prefix is null ? key : $"{prefix}/{key}", (float)value, (int)step);
     }
 
+    /// <summary>Writes the logged updates of a training loop.</summary>
+    public void Updated(UpdateReport report)
+    {
+        if (report.Logged is { } values) Write(report.Done, values);
+    }
+
     public void Flush() => _csv.Flush();
 
     /// <summary>Drops the rows logged after <paramref name="step"/> (used when resuming from a checkpoint).</summary>
@@ -59,6 +65,5 @@ public sealed class TrainingLog : IDisposable
     public void Dispose()
     {
         _csv.Dispose();
-
     }
 }

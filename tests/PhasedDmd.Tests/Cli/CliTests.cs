@@ -84,7 +84,7 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         var (code, err) = Run("eval", "--model", teacher.ModelDir, "--n", "500", "--out", json);
         Assert.True(code == 0, err);
         using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
-        foreach (var key in new[] { "modeCoverage", "weightTv", "offModeFraction", "mmd", "mmdBandwidth", "meanLogLikelihood" })
+        foreach (var key in new[] { "mode_coverage", "weight_tv", "off_mode_fraction", "mmd", "mmd_bandwidth", "mean_log_likelihood" })
             Assert.True(doc.RootElement.TryGetProperty(key, out _), key);
     }
 
@@ -210,10 +210,9 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         Assert.Equal(before.Keys.Order(), Directory.GetFiles(teacher.ModelDir).Order());
     }
 
-    [Fact]
+    [CpuOnlyFact]
     public void Cuda_without_cuda_is_an_input_error()
     {
-        if (TorchSharp.torch.cuda.is_available()) return;   // only meaningful on a CPU-only build
         var (code, err) = Run("sample", "--model", teacher.ModelDir, "--device", "cuda", "--out", Path.Combine(TestUtil.TempDir(), "s.csv"));
         Assert.Equal(2, code);
         Assert.Contains("CUDA is not available", err);
@@ -226,7 +225,7 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         var file = Path.Combine(dir, "update.json");
         var (code, err) = Run("bench-worker", "--part", "update", "--model", "mlp", "--case", "sgts-N4", "--threads", "1", "--warmup", "0", "--repeats", "1", "--out", file);
         Assert.True(code == 0, err);
-        var m = PhasedDmd.IO.Json.Read<PhasedDmd.Benchmarks.UpdateMeasurement>(file, "result");
+        var m = PhasedDmd.IO.Json.Read<PhasedDmd.Experiments.Benchmarks.UpdateMeasurement>(file, "result");
         Assert.Equal(("mlp", "sgts-N4", 4, 1), (m.Model, m.Case, m.Steps, m.TimedUpdates));
 
         (code, err) = Run("bench", "--models", "mlp,transformer", "--out", Path.Combine(dir, "b.json"));

@@ -139,6 +139,8 @@ public class GaussianMixtureTests
     [InlineData("""{"means": [[0, 0]], "stds": [1], "weights": [-1]}""", "weights[0]")]
     [InlineData("""{"means": [["a", 0]], "stds": [1], "weights": [1]}""", "means[0][0] must be a number")]
     [InlineData("""{"means": [], "stds": [], "weights": []}""", "'means' is empty")]
+    [InlineData("""{"means": [[0, 0]], "stds": [1], "weights": [1], "extra": 3}""", "unknown key 'extra'")]
+    [InlineData("""{"mean": [[0, 0]], "stds": [1], "weights": [1]}""", "unknown key 'mean'")]
     public void Malformed_mixtures_are_rejected_with_the_field_named(string json, string expected)
     {
         var e = Assert.Throws<InputException>(() => GaussianMixture.FromJson(json));

@@ -109,11 +109,11 @@ public class DitDistillationTests
         var metrics = Path.Combine(root, "m.json");
         Assert.Equal(0, PhasedDmd.Cli.PhasedDmdApp.Run(["eval", "--model", teacherDir, "--steps", "2", "--encoder", encoderDir, "--out", metrics]));
         using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(metrics));
-        Assert.True(doc.RootElement.TryGetProperty("directionAccuracy", out _));
+        Assert.True(doc.RootElement.TryGetProperty("direction_accuracy", out _));
         var f = doc.RootElement.GetProperty("features");
-        foreach (var key in new[] { "featureCosine", "realFeatureCosine", "perceptual", "realPerceptual", "composition", "frechetToReal", "frechetRealFloor" })
+        foreach (var key in new[] { "feature_cosine", "real_feature_cosine", "perceptual", "real_perceptual", "composition", "frechet_to_real", "frechet_real_floor" })
             Assert.True(f.TryGetProperty(key, out _), key);
-        Assert.InRange(f.GetProperty("featureCosine").GetDouble(), -1, 1);
+        Assert.InRange(f.GetProperty("feature_cosine").GetDouble(), -1, 1);
 
         var glyphEncoder = Path.Combine(root, "glyph-encoder");
         PhasedDmd.Evaluation.EncoderTraining.Train(new PhasedDmd.Evaluation.EncoderTrainingConfig("glyphs", Iterations: 1, BatchSize: 4, Threads: 1), glyphEncoder);

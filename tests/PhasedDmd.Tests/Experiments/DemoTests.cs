@@ -16,7 +16,7 @@ public class DemoReportTests
     [Fact]
     public void Flatten_walks_nested_objects_into_dotted_keys()
     {
-        var flat = Demo.Flatten(new { a = 1.5, b = new { c = 2, d = new { e = -3.0 } }, text = "x" });
+        var flat = PhasedDmd.Evaluation.PromptGridEvaluation.Flatten(System.Text.Json.Nodes.JsonNode.Parse(PhasedDmd.IO.Json.SerializeMetrics(new { a = 1.5, b = new { c = 2, d = new { e = -3.0 } }, text = "x" })));
         Assert.Equal(new Dictionary<string, double> { ["a"] = 1.5, ["b.c"] = 2, ["b.d.e"] = -3 }, flat);
     }
 
@@ -31,12 +31,12 @@ public class DemoReportTests
                 ["glyphs"] =
                 [
                     Entry("teacher"),
-                    Entry("dmd", ("features.featureCosine", 0.9), ("features.perceptual", 0.5), ("characterAccuracy", 0.8), ("features.composition.spreadRatio", 0.6)),
-                    Entry("phased", ("features.featureCosine", 0.7), ("features.perceptual", 0.4), ("characterAccuracy", 0.8), ("features.composition.spreadRatio", 0.6)),
+                    Entry("dmd", ("features.feature_cosine", 0.9), ("features.perceptual", 0.5), ("character_accuracy", 0.8), ("features.composition.spread_ratio", 0.6)),
+                    Entry("phased", ("features.feature_cosine", 0.7), ("features.perceptual", 0.4), ("character_accuracy", 0.8), ("features.composition.spread_ratio", 0.6)),
                 ],
             },
-            Fig5 = [Entry("1x", ("features.frechetToTeacher", 50)), Entry("4x", ("features.frechetToTeacher", 60))],
-            Fig5Layout = { ["sameLayoutFraction"] = 0.9, ["meanCentreShiftPixels"] = 0.2 },
+            Fig5 = [Entry("1x", ("features.frechet_to_teacher", 50)), Entry("4x", ("features.frechet_to_teacher", 60))],
+            Fig5Layout = { ["same_layout_fraction"] = 0.9, ["mean_centre_shift_pixels"] = 0.2 },
         };
         var claims = DemoReportWriter.Claims(report).ToDictionary(c => c.Claim, c => c.Holds);
         Assert.True(claims["Phased DMD keeps more diversity than dmd (Table 2: feature cosine among seeds ↓)"]);   // 0.7 < 0.9
@@ -95,12 +95,12 @@ public class DemoEndToEndTests
             foreach (var task in tasks)
             {
                 Assert.Equal(["teacher", "dmd", "sgts", "phased"], report.Methods[task].Select(e => e.Name).ToArray());
-                Assert.All(report.Methods[task], e => Assert.True(e.Metrics.ContainsKey("features.featureCosine"), $"{task} {e.Name}: no encoder measures"));
+                Assert.All(report.Methods[task], e => Assert.True(e.Metrics.ContainsKey("features.feature_cosine"), $"{task} {e.Name}: no encoder measures"));
                 Assert.All(report.Methods[task], e => Assert.True(File.Exists(Path.Combine(dir, task, e.Name + ".png"))));
             }
             Assert.True(File.Exists(Path.Combine(dir, "motion", "phased.apng")));
             Assert.Equal(2, report.Fig5.Count);
-            Assert.InRange(report.Fig5Layout["sameLayoutFraction"], 0, 1);
+            Assert.InRange(report.Fig5Layout["same_layout_fraction"], 0, 1);
             Assert.Equal(4, report.Ablations.Count);
             Assert.Contains(report.Ring8, r => r.Name == "phased-K4");
             Assert.NotEmpty(report.Claims);
@@ -108,7 +108,7 @@ public class DemoEndToEndTests
             foreach (var section in (string[])["## What reproduces", "## Table 2 analogue", "## Table 3 analogue", "## Fig. 5 analogue", "## App. E.2", "## ring8", "## toy1d"])
                 Assert.Contains(section, md);
             var json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "report.json")))!;
-            Assert.Equal(2, json["config"]!["imageIterationsPerPhase"]!.GetValue<int>());
+            Assert.Equal(2, json["config"]!["image_iterations_per_phase"]!.GetValue<int>());
             Assert.True(File.Exists(Path.Combine(dir, "toy1d", "toy1d.png")));
             // A second run into the same folder reuses every finished student instead of training again.
             var again = Demo.Run(config, dir);

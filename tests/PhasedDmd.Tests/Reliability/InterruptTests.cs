@@ -28,10 +28,10 @@ public class InterruptTests
 
         using var cts = new CancellationTokenSource();
         var e = Assert.Throws<OperationCanceledException>(() =>
-            TeacherTrainer.Train(config, run, p => { if (p.Done >= 30) cts.Cancel(); }, cancel: cts.Token));
+            TeacherTrainer.Train(config, run, new RunOptions(Cancel: cts.Token, Observers: [new ProgressObserver(p => { if (p.Done >= 30) cts.Cancel(); })])));
         Assert.Contains("interrupted at iteration 30", e.Message);
         Assert.False(File.Exists(Path.Combine(run, ModelDirectory.WeightsFile)));
-        TeacherTrainer.Train(config, run, resume: true);
+        TeacherTrainer.Train(config, run, new RunOptions(Resume: true));
         Assert.True(MaxWeightDifference(reference, run) <= 1e-5);
     }
 
@@ -53,9 +53,9 @@ public class InterruptTests
         using var cts = new CancellationTokenSource();
         (card, teacher) = ModelDirectory.Load(teacherDir);
         Assert.Throws<OperationCanceledException>(() =>
-            new Distiller(config, card, teacher).Run(run, p => { if (p.Done >= 16) cts.Cancel(); }, cancel: cts.Token));
+            new Distiller(config, card, teacher).Run(run, new RunOptions(Cancel: cts.Token, Observers: [new ProgressObserver(p => { if (p.Done >= 16) cts.Cancel(); })])));
         (card, teacher) = ModelDirectory.Load(teacherDir);
-        new Distiller(config, card, teacher).Run(run, resume: true);
+        new Distiller(config, card, teacher).Run(run, new RunOptions(Resume: true));
         Assert.True(MaxWeightDifference(reference, run) <= 1e-5);
     }
 }

@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Text;
+using PhasedDmd.Distillation;
+using PhasedDmd.Evaluation;
+using PhasedDmd.IO;
+using PhasedDmd.Plotting;
+using PhasedDmd.Sampling;
+using PhasedDmd.Training;
+
+namespace PhasedDmd.Experiments;
+
+/// <summary>
+/// The ring8 / grid9 table of the engine issue: teacher, dmd, fewstep, sgts, phased,
+/// phased + naive fake objective, phased + disjoint intervals; several seeds each, evaluated
+/// against the exact mixture with the same sample seeds.
+/// </summary>
+public static class MethodComparison
+{
+    public static readonly string[] MetricKeys = ["mode_coverage", "weight_tv", "off_mode_fraction", "mmd", "seconds"];
+
+    public static List<ComparisonEntry> StandardEntries(ComparisonSettings s)
+    {
+        var phased = DistillationMethod.Phased.Shape(s.Base, s.Steps, 2) with { IterationsPerPhase = s.IterationsPerPhase };
+        var single = s.Base with { IterationsPerPhase = 2 * s.IterationsPerPhase };
+        return
+        [
+            new("teacher", null),
+            new("dmd", DistillationMethod.Dmd.Shape(single)),
+            new("fewstep", DistillationMethod.FewStep.Shape(single, s.Steps)),
+            new("sgts", DistillationMethod.Sgts.Shape(single, s.Steps)),
+            new("phased", phased),
+            new("phased+naive", phased with { FakeObjective = FakeObjective.Naive }),
+            new("phased+disjoint", phased with { Interval = IntervalKind.Disjoint }),
+            new("phased+full-phase-backprop", phased with { Truncation = Truncation.Full }),
+        ];
+    }
+
+    public static List<ComparisonRow> Run(string teacherDir, ComparisonSettings settings, string outDir, IReadOnlyList<ComparisonEntry>? entries = null,
+                                          Action<JobProgress>? progress = null, Action<string>? warn = null)
+    {
+        entries ??= StandardEntries(settings);
+        Directory.CreateDirectory(outDir);
+        Json.Write(Path.Combine(outDir, "compare_settings.json"), new { settings, entries });
+        var rows = new List<ComparisonRow>();
+        var total = entries.Count * settings.Seeds;
+        var done = 0;
+        foreach (var entry in entries)
+        {
+            var perSeed = new List<Dictionary<string, double>>();
+            for (var seed = 0; seed < settings.Seeds; seed++)
+            {
+                progress?.Invoke(new JobProgress(done, total, $"{entry.Name} seed {seed}"));
+                var dir = Path.Combine(outDir, entry.Name, $"seed{seed}");
+                var seconds = double.NaN;
+                string modelDir;
+                if (entry.Config is null) modelDir = teacherDir;
+                else
+                {
+                    seconds = Distil(teacherDir, entry.Config with { Seed = seed }, dir, warn);
+                    modelDir = dir;
+                }
+                using var model = LoadedModel.Load(modelDir);
+                using var samples = ModelSampling.Sample(model, new SampleOptions(N: settings.EvalSamples, Seed: 10_000 + seed));
+                var m = MixtureMetrics.Evaluate(model.Card.Task.Mixture!, samples, seed);
+                Json.WriteMetrics(Path.Combine(dir, "metrics.json"), m);
+                if (seed == 0)
+                    Plots.MixtureSamples(Path.Combine(outDir, $"{entry.Name}.png"), model.Card.Task.Mixture!, TensorExport.ToMatrix(samples),
+                        $"{model.Card.Task.Name} {entry.Name}: TV {m.WeightTv:F3}, off-mode {m.OffModeFraction:F3}");
+                perSeed.Add(new Dictionary<string, double>
+                {
+                    ["mode_coverage"] = m.ModeCoverage, ["weight_tv"] = m.WeightTv, ["off_mode_fraction"] = m.OffModeFraction,
+                    ["mmd"] = m.Mmd, ["seconds"] = seconds,
+                });
+                done++;
+            }
+            rows.Add(new ComparisonRow(entry.Name, settings.Seeds,
+                MetricKeys.ToDictionary(k => k, k => perSeed.Average(d => d[k])),
+                MetricKeys.ToDictionary(k => k, k => Std(perSeed.Select(d => d[k]).ToArray()))));
+            Json.WriteMetrics(Path.Combine(outDir, "compare.json"), rows);
+            AtomicFile.WriteAllText(Path.Combine(outDir, "compare.md"), Markdown(rows));
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// One distillation of the table, restartable: a finished student with the same config is
+    /// reused, an interrupted one resumes from its last checkpoint, and a run that fails
+    /// unexpectedly (e.g. a native error) resumes once from its last checkpoint — exactly, so
+    /// the result is the one an uninterrupted run gives. Returns the training wall time.
+    /// </summary>
+    public static double Distil(string teacherDir, DistillConfig config, string dir, Action<string>? warn, Action<JobProgress>? progress = null)
+    {
+        if (RunDirectory.Finished(dir, config) is { } finished) return finished.WallSeconds;
+        if (File.Exists(Path.Combine(dir, ModelDirectory.RunConfigFile)) && !RunDirectory.SameConfig(dir, config))
+            throw new InputException($"{dir} holds an interrupted run with a different config; use a new --out");
+        var resume = RunDirectory.SameConfig(dir, config) && RunDirectory.HasCheckpoint(dir);
+        for (var attempt = 0; ; attempt++)
+        {
+            var (card, teacher) = ModelDirectory.Load(teacherDir);
+            using (teacher)
+            {
+                try
+                {
+                    var observers = progress is null ? null : new ITrainingObserver[] { new ProgressObserver(progress) };
+                    new Distiller(config, card, teacher).Run(dir, new RunOptions(resume, Warn: warn, Observers: observers));
+                    return RunDirectory.Finished(dir, config)!.WallSeconds;
+                }
+                catch (Exception e) when (attempt == 0 && e is not (InputException or DivergenceException or OperationCanceledException)
+                                          && RunDirectory.HasCheckpoint(dir))
+                {
+                    warn?.Invoke($"{dir}: {e.GetType().Name}: {ModelDirectory.FirstLine(e.Message)}; resuming from the last checkpoint");
+                    resume = true;
+                }
+            }
+        }
+    }
+
+    public static string Markdown(IEnumerable<ComparisonRow> rows)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| method | seeds | mode coverage | weight TV | off-mode | MMD² | wall time (s) |");
+        sb.AppendLine("|---|---|---|---|---|---|---|");
+        string F(ComparisonRow r, string k, string fmt) => double.IsNaN(r.Mean[k]) ? "—"
+            : $"{r.Mean[k].ToString(fmt, CultureInfo.InvariantCulture)} ± {r.Std[k].ToString(fmt, CultureInfo.InvariantCulture)}";
+        foreach (var r in rows)
+            sb.AppendLine($"| {r.Name} | {r.Seeds} | {F(r, "mode_coverage", "0.000")} | {F(r, "weight_tv", "0.000")} | {F(r, "off_mode_fraction", "0.000")} | {F(r, "mmd", "0.0000")} | {F(r, "seconds", "0")} |");
+        return sb.ToString();
+    }
+
+    private static double Std(double[] v)
+    {
+        if (v.Length < 2 || v.Any(double.IsNaN)) return v.Any(double.IsNaN) ? double.NaN : 0;
+        var m = v.Average();
+        return Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Length - 1));
+    }
+}

@@ -1,0 +1,51 @@
+using PhasedDmd.Generators;
+using PhasedDmd.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Distillation;
+
+/// <summary>
+/// The fake score F_k of phase k (method.md §4.3): a trainable copy of the teacher, re-initialised
+/// from it at the start of every phase, that learns the score of the student's boundary
+/// distribution by score matching within the subinterval (Eq. 13) — it never sees clean data.
+/// </summary>
+public sealed class FakeScore : IDisposable
+{
+    public VelocityModel Network { get; }
+    public AdamW Optimizer { get; }
+    public IReadOnlyList<Parameter> Parameters { get; }
+
+    private FakeScore(VelocityModel network, DistillConfig c)
+    {
+        Network = network;
+        Parameters = network.parameters().ToList();
+        Optimizer = optim.AdamW(network.parameters(), c.FakeLearningRate, c.Beta1, c.Beta2, weight_decay: c.WeightDecay);
+    }
+
+    /// <summary>A fresh copy of the teacher's network, in training mode on <paramref name="device"/>.</summary>
+    public static FakeScore FromTeacher(Teacher teacher, DistillConfig config, Device device)
+    {
+        var network = teacher.Network.Spec.Build();
+        network.to(device).train();
+        StudentGenerator.CopyWeights(teacher.Network, network);
+        return new FakeScore(network, config);
+    }
+
+    /// <summary>F(x_t, t, c), the velocity of the student's noised boundary distribution.</summary>
+    public Tensor Velocity(Tensor xt, Tensor t, Tensor? condition) => Network.Forward(xt, t, condition);
+
+    /// <summary>fake ← (1 − b) fake + b student, parameter by parameter (full experts only).</summary>
+    public void BlendTowards(nn.Module student, double b)
+    {
+        using var _ = torch.no_grad();
+        foreach (var (f, p) in Network.parameters().Zip(student.parameters())) f.mul_(1 - b).add_(p, alpha: b);
+    }
+
+    public void Dispose()
+    {
+        Optimizer.Dispose();
+        Network.Dispose();
+    }
+}

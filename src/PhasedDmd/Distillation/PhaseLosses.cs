@@ -1,0 +1,63 @@
+using PhasedDmd.Diffusion;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Distillation;
+
+/// <summary>
+/// The two losses of a phase, built from the pure functions of <see cref="SubintervalScoreMatching"/>
+/// and <see cref="DistributionMatching"/>: the fake score's loss on detached boundary samples, and
+/// the generator's surrogate whose gradient is the DMD gradient at the boundary.
+/// </summary>
+public static class PhaseLosses
+{
+    /// <summary>
+    /// The fake score's loss at re-noising times t ∈ (s, upper]: Eq. 13 (score matching within the
+    /// subinterval, stable form) on x_t = α_{t|s} x_s + σ_{t|s} ε', or the naive ablation that treats x_s as clean data.
+    /// </summary>
+    public static Tensor FakeScore(NoiseSchedule schedule, FakeScore fake, Tensor xs, Tensor t, double s, Tensor? condition,
+                                   FakeObjective objective, double clampMax, Generator rng)
+    {
+        var eps = torch.randn(xs.shape, generator: rng).to(xs.device);
+        var tb = ProbabilityFlow.PerSample(t, xs);
+        var sb = torch.full_like(tb, s);
+        var xt = SubintervalScoreMatching.ForwardKernel(schedule, xs, eps, tb, sb);
+        var prediction = fake.Velocity(xt, t, condition);
+        var perSample = objective == FakeObjective.Subinterval
+            ? SubintervalScoreMatching.StableLoss(schedule, prediction, xs, eps, tb, sb, clampMax)
+            : SubintervalScoreMatching.NaiveLoss(schedule, prediction, xs, eps, tb);
+        return perSample.mean();
+    }
+
+    /// <summary>
+    /// The generator's surrogate loss (method.md §2, §4.2) and the mean gradient scale. The teacher's
+    /// and fake score's velocities at x_t, noised from the boundary sample x_s, give the reverse-KL
+    /// gradient: with <see cref="DmdLoss.Analytic"/> the paper's weight on their difference, applied at
+    /// x_s; with <see cref="DmdLoss.Normalized"/> the DMD2 normaliser in x_0 space, applied at the
+    /// exit step's x̂_0.
+    /// </summary>
+    public static (Tensor Loss, double Scale) Generator(NoiseSchedule schedule, Teacher teacher, FakeScore fake, Tensor xs, Tensor x0Student,
+                                                        Tensor t, double s, Tensor? condition, DmdLoss loss, Generator rng)
+    {
+        Tensor vTeacher, vFake, xt, tb, sb;
+        using (torch.no_grad())
+        {
+            var eps = torch.randn(xs.shape, generator: rng).to(xs.device);
+            tb = ProbabilityFlow.PerSample(t, xs);
+            sb = torch.full_like(tb, s);
+            xt = SubintervalScoreMatching.ForwardKernel(schedule, xs.detach(), eps, tb, sb);
+            vTeacher = teacher.Velocity(xt, t, condition);
+            vFake = fake.Velocity(xt, t, condition);
+        }
+        if (loss == DmdLoss.Analytic)
+        {
+            var g = DistributionMatching.AnalyticGradient(schedule, vTeacher, vFake, tb, sb);
+            var w = DistributionMatching.AnalyticWeight(schedule, tb, sb).mean().to(ScalarType.Float64).item<double>();
+            return (DistributionMatching.SurrogateLoss(xs, g), w);
+        }
+        var x0Teacher = Parameterization.VelocityToX0(schedule, xt, vTeacher, tb);
+        var x0Fake = Parameterization.VelocityToX0(schedule, xt, vFake, tb);
+        var (gn, normalizer) = DistributionMatching.NormalizedGradient(x0Student.detach(), x0Teacher, x0Fake);
+        return (DistributionMatching.SurrogateLoss(x0Student, gn), normalizer.mean().to(ScalarType.Float64).item<double>());
+    }
+}

@@ -1,0 +1,65 @@
+using PhasedDmd.Diffusion;
+using PhasedDmd.Generators;
+using PhasedDmd.Models;
+using PhasedDmd.Training;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Distillation;
+
+/// <summary>
+/// Everything phase k trains (method.md §4): its expert (the student's k-th; earlier experts stay
+/// frozen), a fresh fake score, the generator's optimizer and EMA, and the phase's re-noising
+/// interval t ∈ (s_k, upper]. Its checkpoint parts are the state a resume mid-phase needs.
+/// </summary>
+public sealed class PhaseState : IDisposable
+{
+    /// <summary>The phase, 1-based.</summary>
+    public int K { get; }
+    /// <summary>The boundary s_k where the phase's output distribution is matched.</summary>
+    public double Boundary { get; }
+    public VelocityModel Expert { get; }
+    /// <summary>What the generator update may change: the whole expert, or only its LoRA adapters.</summary>
+    public IReadOnlyList<Parameter> Trainable { get; }
+    public FakeScore Fake { get; }
+    public AdamW GeneratorOptimizer { get; }
+    /// <summary>The generator's EMA (null when off); the averaged expert is the one kept.</summary>
+    public Ema? Ema { get; }
+    /// <summary>Draws the re-noising times of the fake loss and of the generator gradient.</summary>
+    public TimestepSampler Times { get; }
+
+    public PhaseState(int k, StudentGenerator student, Teacher teacher, DistillConfig c, PhaseLayout layout, Device device)
+    {
+        K = k;
+        Expert = student.Expert(k);
+        Trainable = student.TrainableParameters(k).ToList();
+        foreach (var p in Trainable) p.requires_grad_(true);
+        Fake = FakeScore.FromTeacher(teacher, c, device);
+        GeneratorOptimizer = optim.AdamW(Trainable, c.GeneratorLearningRate, c.Beta1, c.Beta2, weight_decay: c.WeightDecay);
+        Ema = c.GeneratorEma > 0 ? new Ema(Expert, c.GeneratorEma) : null;
+        var (s, upper) = c.RenoisingInterval(layout, k);
+        Boundary = s;
+        Times = new TimestepSampler(s, upper, layout.Shift, c.TimeMargin);
+    }
+
+    /// <summary>The phase's share of a checkpoint (the student and the random stream are the run's).</summary>
+    public CheckpointParts Checkpoint() => new CheckpointParts()
+        .Module("fake", Fake.Network)
+        .Optimizer("fake_optimizer", Fake.Optimizer)
+        .Optimizer("generator_optimizer", GeneratorOptimizer)
+        .Ema("ema", Ema);
+
+    /// <summary>Ends the phase: the EMA expert is the one kept, and it is frozen.</summary>
+    public void Finish()
+    {
+        Ema?.CopyTo(Expert);
+        foreach (var p in Trainable) p.requires_grad_(false);
+    }
+
+    public void Dispose()
+    {
+        Ema?.Dispose();
+        GeneratorOptimizer.Dispose();
+        Fake.Dispose();
+    }
+}

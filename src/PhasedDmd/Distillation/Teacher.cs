@@ -1,0 +1,39 @@
+using PhasedDmd.Diffusion;
+using PhasedDmd.IO;
+using PhasedDmd.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Distillation;
+
+/// <summary>
+/// The teacher T of the paper: a frozen velocity model, queried with classifier-free guidance
+/// (method.md §2; the guided velocity is what the student's distribution is matched to).
+/// </summary>
+public sealed class Teacher
+{
+    public ModelCard Card { get; }
+    public VelocityModel Network { get; }
+    public NoiseSchedule Schedule { get; }
+    /// <summary>The guidance scale w of v_cfg = v(∅) + w (v(c) − v(∅)); 1 = no guidance.</summary>
+    public double Guidance { get; }
+
+    /// <summary>Moves <paramref name="network"/> to <paramref name="device"/> and freezes it (no parameter records gradient).</summary>
+    public Teacher(ModelCard card, VelocityModel network, double guidance, Device device)
+    {
+        Card = card;
+        Network = network;
+        Schedule = NoiseSchedule.FromName(card.Schedule);
+        Guidance = guidance;
+        network.to(device).eval();
+        foreach (var p in network.parameters()) p.requires_grad_(false);
+    }
+
+    /// <summary>Shape of one sample.</summary>
+    public long[] SampleShape => Card.Network.SampleShape;
+
+    public bool IsConditional => Network.IsConditional;
+
+    /// <summary>The guided velocity T(x_t, t, c).</summary>
+    public Tensor Velocity(Tensor xt, Tensor t, Tensor? condition) => Network.GuidedVelocity(xt, t, condition, Guidance);
+}

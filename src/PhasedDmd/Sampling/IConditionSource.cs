@@ -1,0 +1,29 @@
+using PhasedDmd.Data;
+using PhasedDmd.IO;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Sampling;
+
+/// <summary>
+/// Where the conditions c of a conditional model come from, shared by distillation (the student
+/// is trained on conditions drawn from it) and sampling. Draws are on the CPU from the given
+/// generator, so seeded runs see the same conditions.
+/// </summary>
+public interface IConditionSource
+{
+    /// <summary>n conditions, shape [n, …], drawn from <paramref name="generator"/>.</summary>
+    Tensor Sample(int n, Generator generator);
+
+    /// <summary>
+    /// The condition source of a model's task: mixture components by their weights for a
+    /// class-conditional model of a mixture, the prompt distribution of a procedural task; null for
+    /// an unconditional model.
+    /// </summary>
+    static IConditionSource? For(ModelCard card, bool conditional)
+    {
+        if (ProceduralTasks.IsProcedural(card.Task.Name)) return new TaskPrompts(ProceduralTasks.Resolve(card.Task.Name));
+        if (!conditional) return null;
+        if (card.Task.Mixture is { } mixture) return new MixtureComponents(mixture);
+        throw new InputException($"task: '{card.Task.Name}' is conditional but has no condition source");
+    }
+}

@@ -1,0 +1,72 @@
+using TorchSharp.Modules;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Training;
+
+/// <summary>
+/// The named pieces of a training state that one checkpoint holds (modules, optimizers, EMA
+/// averages, random streams). Each piece's file name is written once, here, and the same list
+/// both saves and loads it, so saving and resuming cannot drift apart.
+/// </summary>
+public sealed class CheckpointParts
+{
+    private readonly List<(string File, Action<string> Save, Action<string> Load)> _parts = [];
+
+    public IEnumerable<string> Files => _parts.Select(p => p.File);
+
+    /// <summary>A module's parameters and buffers, as <c>NAME.safetensors</c> (loaded strictly).</summary>
+    public CheckpointParts Module(string name, nn.Module module)
+        => Add($"{name}.safetensors", path => module.save_safetensors(path), path => module.load_safetensors(path, strict: true));
+
+    /// <summary>An optimizer's state (moments, step counts), as <c>NAME.bin</c>.</summary>
+    public CheckpointParts Optimizer(string name, OptimizerHelper optimizer)
+        => Add($"{name}.bin", optimizer.save_state_dict, path => optimizer.load_state_dict(path));
+
+    /// <summary>An EMA average with its update count, as <c>NAME.safetensors</c>; nothing when there is no EMA.</summary>
+    public CheckpointParts Ema(string name, Ema? ema)
+        => ema is null ? this : Add($"{name}.safetensors", ema.Save, ema.Load);
+
+    /// <summary>A random generator's state, as <c>NAME.safetensors</c>.</summary>
+    public CheckpointParts Rng(string name, Generator rng) => Add($"{name}.safetensors",
+        path =>
+        {
+            using var state = rng.get_state();
+            Safetensors.SaveStateDict(path, new Dictionary<string, Tensor> { ["cpu"] = state });
+        },
+        path =>
+        {
+            var state = Safetensors.LoadStateDict(path);
+            rng.set_state(state["cpu"]);
+            foreach (var t in state.Values) t.Dispose();
+        });
+
+    /// <summary>Every piece of <paramref name="other"/> too (e.g. a phase's state beside the student's).</summary>
+    public CheckpointParts With(CheckpointParts other)
+    {
+        _parts.AddRange(other._parts);
+        return this;
+    }
+
+    public void SaveTo(string dir)
+    {
+        foreach (var (file, save, _) in _parts) save(Path.Combine(dir, file));
+    }
+
+    public void LoadFrom(string dir)
+    {
+        foreach (var (file, _, load) in _parts)
+        {
+            var path = Path.Combine(dir, file);
+            if (!File.Exists(path)) throw new InputException($"resume: checkpoint {dir} has no {file}");
+            load(path);
+        }
+    }
+
+    private CheckpointParts Add(string file, Action<string> save, Action<string> load)
+    {
+        if (_parts.Any(p => p.File == file)) throw new InvalidOperationException($"checkpoint part {file} is listed twice");
+        _parts.Add((file, save, load));
+        return this;
+    }
+}
