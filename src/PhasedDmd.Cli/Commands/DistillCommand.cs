@@ -117,7 +117,7 @@ public sealed class DistillSettings : ResumableRunSettings
     {
         var c = Config is not null ? Json.Read<DistillConfig>(Config, "config")
               : Resume is not null ? Json.Read<DistillConfig>(Path.Combine(Resume, ModelDirectory.RunConfigFile), "saved config of the run to resume")
-              : DistillationMethod.Find(Method ?? "phased").Shape(DistillConfig.ForTeacher(ModelDirectory.ReadCard(Teacher)));
+              : DistillationMethod.Find(Method ?? "phased").Shape(DistillConfig.ForTeacher(ITeacherSource.Open(Teacher, "--teacher").Card));
         return ConfigOverlay.Apply(c, this, Set);
     }
 }
@@ -133,12 +133,11 @@ public sealed class DistillCommand : Command<DistillSettings>
             Console.WriteLine(Json.Serialize(config));
             return 0;
         }
-        var (card, teacher) = ModelDirectory.Load(settings.Teacher);
-        if (card.Student is not null) throw new InputException($"--teacher: {settings.Teacher} is a student, not a teacher");
-        using (teacher)
+        var source = ITeacherSource.Open(settings.Teacher, "--teacher");
+        using (var teacher = source.Load())
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var distiller = new Distiller(config, card, teacher);
+            var distiller = new Distiller(config, source.Card, teacher);
             using var interrupt = Interrupts.OnCtrlC();
             ConsoleProgress.Run($"distill {config.Method}", p => distiller.Run(settings.OutDir, new RunOptions(settings.Resume is not null, interrupt.Token,
                 w => Console.Error.WriteLine($"warning: {w}"), [new ProgressObserver(p), .. FaultInjection.Observers()])));
