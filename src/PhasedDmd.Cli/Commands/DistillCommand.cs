@@ -90,6 +90,10 @@ public sealed class DistillSettings : ResumableRunSettings
     [Description("Teacher guidance scale during distillation (conditional teachers).")]
     public double? TeacherCfg { get; init; }
 
+    [CommandOption("--grad-clip <NORM>"), ConfigKey("gradClip")]
+    [Description("Clip the generator's gradient norm to NORM (0 = off, the default).")]
+    public double? GradClip { get; init; }
+
     [CommandOption("--ema <DECAY>"), ConfigKey("generatorEma")]
     [Description("Generator EMA decay, 0 = off.")]
     public double? Ema { get; init; }
