@@ -12,44 +12,7 @@ public static class PhasedDmdApp
     public static int Run(string[] args)
     {
         var app = new CommandApp();
-        app.Configure(config =>
-        {
-            config.SetApplicationName("phased-dmd");
-            config.PropagateExceptions();
-            config.UseStrictParsing();   // an unknown or misspelt option is an error, never silently ignored
-            config.AddCommand<TrainTeacherCommand>("train-teacher")
-                .WithDescription("Train a flow-matching teacher on an analytic task (gmm1d, ring8, grid9, or a mixture JSON).")
-                .WithExample("train-teacher", "--task", "ring8", "--out", "runs/ring8-teacher");
-            config.AddCommand<SampleCommand>("sample")
-                .WithDescription("Sample a model directory: writes a CSV of points and a PNG scatter plot.")
-                .WithExample("sample", "--model", "runs/ring8-teacher", "--n", "2000", "--out", "runs/samples.csv");
-            config.AddCommand<EvalCommand>("eval")
-                .WithDescription("Evaluate a model against its task's exact distribution (mode coverage, weight TV, off-mode, MMD, log-likelihood).")
-                .WithExample("eval", "--model", "runs/ring8-teacher", "--out", "runs/metrics.json");
-            config.AddCommand<DistillCommand>("distill")
-                .WithDescription("Distil a teacher into a few-step student: dmd, fewstep, sgts or phased (Phased DMD).")
-                .WithExample("distill", "--teacher", "runs/ring8-teacher", "--method", "phased", "--steps", "4", "--phases", "2", "--out", "runs/ring8-phased");
-            config.AddCommand<MergeLoraCommand>("merge-lora")
-                .WithDescription("Export a LoRA student with its adapters merged into plain weights.")
-                .WithExample("merge-lora", "--model", "runs/ring8-phased-lora", "--out", "runs/ring8-phased-merged");
-            config.AddCommand<CompareCommand>("compare")
-                .WithDescription("Distil one teacher with every method and ablation over several seeds; table of exact-distribution metrics.")
-                .WithExample("compare", "--teacher", "runs/ring8-teacher", "--seeds", "3", "--out", "runs/compare-ring8");
-            config.AddCommand<Toy1dCommand>("toy1d")
-                .WithDescription("The paper's Fig. 2: score matching within a subinterval vs the naive objective, against exact 1D trajectories.")
-                .WithExample("toy1d", "--out", "runs/toy1d");
-            config.AddCommand<TrainEncoderCommand>("train-encoder")
-                .WithDescription("Train the feature encoder of the diversity/fidelity metrics on a procedural task's true attributes.")
-                .WithExample("train-encoder", "--task", "glyphs", "--out", "assets/encoders/glyphs");
-            config.AddCommand<BenchCommand>("bench")
-                .WithDescription("Performance: memory and time per generator update for every method, sampling speed-up, DiT step vs matmul peak, PyTorch reference.")
-                .WithExample("bench", "--quick", "--out", "runs/bench/bench.json");
-            config.AddCommand<BenchWorkerCommand>("bench-worker").IsHidden();
-            config.AddCommand<DemoCommand>("demo")
-                .WithDescription("The main job: distil the shipped teachers with every method, run the paper's studies in miniature, write runs/demo/report.md and report.json.")
-                .WithExample("demo", "--out", "runs/demo")
-                .WithExample("demo", "--quick");
-        });
+        app.Configure(Register);
         try
         {
             return app.Run(NormalizeArguments(args));
@@ -85,6 +48,46 @@ public static class PhasedDmdApp
             if (Environment.GetEnvironmentVariable("PHASEDDMD_DEBUG") == "1") Console.Error.WriteLine(e);
             return 1;
         }
+    }
+
+    /// <summary>The commands, their descriptions and examples.</summary>
+    private static void Register(IConfigurator config)
+    {
+        config.SetApplicationName("phased-dmd");
+        config.PropagateExceptions();
+        config.UseStrictParsing();   // an unknown or misspelt option is an error, never silently ignored
+        config.AddCommand<TrainTeacherCommand>("train-teacher")
+            .WithDescription("Train a flow-matching teacher on an analytic task (gmm1d, ring8, grid9, or a mixture JSON).")
+            .WithExample("train-teacher", "--task", "ring8", "--out", "runs/ring8-teacher");
+        config.AddCommand<SampleCommand>("sample")
+            .WithDescription("Sample a model directory: writes a CSV of points and a PNG scatter plot.")
+            .WithExample("sample", "--model", "runs/ring8-teacher", "--n", "2000", "--out", "runs/samples.csv");
+        config.AddCommand<EvalCommand>("eval")
+            .WithDescription("Evaluate a model against its task's exact distribution (mode coverage, weight TV, off-mode, MMD, log-likelihood).")
+            .WithExample("eval", "--model", "runs/ring8-teacher", "--out", "runs/metrics.json");
+        config.AddCommand<DistillCommand>("distill")
+            .WithDescription("Distil a teacher into a few-step student: dmd, fewstep, sgts or phased (Phased DMD).")
+            .WithExample("distill", "--teacher", "runs/ring8-teacher", "--method", "phased", "--steps", "4", "--phases", "2", "--out", "runs/ring8-phased");
+        config.AddCommand<MergeLoraCommand>("merge-lora")
+            .WithDescription("Export a LoRA student with its adapters merged into plain weights.")
+            .WithExample("merge-lora", "--model", "runs/ring8-phased-lora", "--out", "runs/ring8-phased-merged");
+        config.AddCommand<CompareCommand>("compare")
+            .WithDescription("Distil one teacher with every method and ablation over several seeds; table of exact-distribution metrics.")
+            .WithExample("compare", "--teacher", "runs/ring8-teacher", "--seeds", "3", "--out", "runs/compare-ring8");
+        config.AddCommand<Toy1dCommand>("toy1d")
+            .WithDescription("The paper's Fig. 2: score matching within a subinterval vs the naive objective, against exact 1D trajectories.")
+            .WithExample("toy1d", "--out", "runs/toy1d");
+        config.AddCommand<TrainEncoderCommand>("train-encoder")
+            .WithDescription("Train the feature encoder of the diversity/fidelity metrics on a procedural task's true attributes.")
+            .WithExample("train-encoder", "--task", "glyphs", "--out", "assets/encoders/glyphs");
+        config.AddCommand<BenchCommand>("bench")
+            .WithDescription("Performance: memory and time per generator update for every method, sampling speed-up, DiT step vs matmul peak, PyTorch reference.")
+            .WithExample("bench", "--quick", "--out", "runs/bench/bench.json");
+        config.AddCommand<BenchWorkerCommand>("bench-worker").IsHidden();
+        config.AddCommand<DemoCommand>("demo")
+            .WithDescription("The main job: distil the shipped teachers with every method, run the paper's studies in miniature, write runs/demo/report.md and report.json.")
+            .WithExample("demo", "--out", "runs/demo")
+            .WithExample("demo", "--quick");
     }
 
     /// <summary>

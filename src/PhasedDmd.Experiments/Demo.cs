@@ -28,121 +28,151 @@ public static class Demo
         var clock = Stopwatch.StartNew();
         Directory.CreateDirectory(outDir);
         Runtime.Configure(config.Seed, config.Threads, config.Device);
-        var report = new DemoReport { Config = config };
-        var parts = 5 + ImageTasks.Length + (config.ImageAblations ? 1 : 0);
-        var part = 0;
-        Action<JobProgress> Part(string name)
+        using var demo = new Session(config, outDir, progress, warn);
+        demo.Teachers();                               // 1. shipped, or trained here with the documented default configs
+        demo.Toy1d();                                  // 2. Fig. 2 in 1D
+        demo.Ring8();                                  // 3. every method and the ablations against the exact mixture
+        demo.ImageMethods();                           // 4. glyphs and motion: teacher, dmd, sgts, phased, same prompts and seeds
+        demo.Fig5();                                   // 5. the low-SNR expert frozen, the high-SNR expert k× longer
+        if (config.ImageAblations) demo.Ablations();   // 6. App. E.2 and Table 6 at image scale
+        return demo.Finish(clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>The state the demo's steps share: the report being filled, the progress parts and one evaluator per image task.</summary>
+    private sealed class Session(DemoConfig config, string outDir, Action<DemoProgress>? progress, Action<string>? warn) : IDisposable
+    {
+        private readonly DemoReport _report = new() { Config = config };
+        private readonly int _parts = 5 + ImageTasks.Length + (config.ImageAblations ? 1 : 0);
+        private int _part;
+        /// <summary>One evaluator per task: the teacher's reference grid is sampled once, every student's grid once.</summary>
+        private readonly Dictionary<string, ImageEvaluator> _evaluators = new();
+
+        private Action<JobProgress> Part(string name)
         {
-            var index = ++part;
-            progress?.Invoke(new DemoProgress(index, parts, name, new JobProgress(0, 1, "")));
-            return p => progress?.Invoke(new DemoProgress(index, parts, name, p));
+            var index = ++_part;
+            progress?.Invoke(new DemoProgress(index, _parts, name, new JobProgress(0, 1, "")));
+            return p => progress?.Invoke(new DemoProgress(index, _parts, name, p));
         }
 
-        // 1. Teachers: shipped, or trained here with the documented default configs.
-        var teachers = Part("teachers");
-        foreach (var task in (string[])["ring8", .. ImageTasks])
+        private void Save() => Json.WriteMetrics(Path.Combine(outDir, "report.json"), _report);
+
+        public void Teachers()
         {
-            var dir = config.FromScratch ? null : Assets.Teacher(task);
-            if (dir is null && !config.FromScratch && task == "glyphs")
+            var teachers = Part("teachers");
+            foreach (var task in (string[])["ring8", .. ImageTasks])
             {
-                // Training the glyphs teacher (19 min) takes longer than the whole demo: without the shipped one the image parts run on motion only.
-                report.Skipped[task] = "no shipped glyphs teacher (assets/teachers/glyphs); --from-scratch trains one";
-                warn?.Invoke($"{task}: {report.Skipped[task]}; the image-scale parts run on motion only");
-                continue;
+                var dir = config.FromScratch ? null : Assets.Teacher(task);
+                if (dir is null && !config.FromScratch && task == "glyphs")
+                {
+                    // Training the glyphs teacher (19 min) takes longer than the whole demo: without the shipped one the image parts run on motion only.
+                    _report.Skipped[task] = "no shipped glyphs teacher (assets/teachers/glyphs); --from-scratch trains one";
+                    warn?.Invoke($"{task}: {_report.Skipped[task]}; the image-scale parts run on motion only");
+                    continue;
+                }
+                if (dir is null)
+                {
+                    if (!config.FromScratch) warn?.Invoke($"no shipped {task} teacher found (assets/teachers/{task}); training one");
+                    dir = Path.Combine(outDir, "teachers", task);
+                    var seconds = TrainTeacher(TeacherConfig.ForTask(task) with { Seed = config.Seed, Threads = config.Threads, Device = config.Device }, dir,
+                        p => teachers(p with { Status = $"{task} {p.Status}" }));
+                    _report.TeacherTrainSeconds[task] = seconds;
+                }
+                _report.Teachers[task] = dir;
             }
-            if (dir is null)
-            {
-                if (!config.FromScratch) warn?.Invoke($"no shipped {task} teacher found (assets/teachers/{task}); training one");
-                dir = Path.Combine(outDir, "teachers", task);
-                var seconds = TrainTeacher(TeacherConfig.ForTask(task) with { Seed = config.Seed, Threads = config.Threads, Device = config.Device }, dir,
-                    p => teachers(p with { Status = $"{task} {p.Status}" }));
-                report.TeacherTrainSeconds[task] = seconds;
-            }
-            report.Teachers[task] = dir;
         }
 
-        // 2. Fig. 2 in 1D.
-        var toy = Part("toy1d (paper Fig. 2)");
-        report.Toy1d = Experiments.Toy1d.Run(new Toy1dConfig { Iterations = config.Toy1dIterations, Seed = config.Seed, Threads = config.Threads },
-                                             Path.Combine(outDir, "toy1d"), toy);
-
-        // 3. ring8: every method and the ablations against the exact mixture.
-        var ring = Part("ring8 methods and ablations");
-        var ringSettings = new ComparisonSettings { Seeds = 1, IterationsPerPhase = config.RingIterationsPerPhase, EvalSamples = config.MixtureSamples,
-                                                    Base = new DistillConfig { Threads = config.Threads, Device = config.Device } };
-        var ringEntries = MethodComparison.StandardEntries(ringSettings).Where(e => e.Name != "phased+full-phase-backprop").ToList();
-        var ringPhased = ringEntries.Single(e => e.Name == "phased").Config!;
-        ringEntries.Add(new("phased-K4", ringPhased with { Phases = 4, IterationsPerPhase = config.RingIterationsPerPhase / 2 }));
-        report.Ring8.AddRange(MethodComparison.Run(report.Teachers["ring8"], ringSettings, Path.Combine(outDir, "ring8"), ringEntries,
-            p => ring(p), warn));
-
-        // 4. glyphs and motion: teacher, dmd, sgts, phased with the same prompts and seeds.
-        var imageTasks = ImageTasks.Where(report.Teachers.ContainsKey).ToList();
-        report.StudyTask = imageTasks.Contains(config.StudyTask) ? config.StudyTask : imageTasks[^1];
-        foreach (var task in ImageTasks.Where(t => !report.Teachers.ContainsKey(t))) progress?.Invoke(new DemoProgress(++part, parts, $"{task}: skipped", new JobProgress(1, 1, "")));
-        // One evaluator per task: the teacher's reference grid is sampled once, every student's grid once.
-        var evaluators = new Dictionary<string, ImageEvaluator>();
-        try
+        public void Toy1d()
         {
+            var toy = Part("toy1d (paper Fig. 2)");
+            _report.Toy1d = Experiments.Toy1d.Run(new Toy1dConfig { Iterations = config.Toy1dIterations, Seed = config.Seed, Threads = config.Threads },
+                                                  Path.Combine(outDir, "toy1d"), toy);
+        }
+
+        public void Ring8()
+        {
+            var ring = Part("ring8 methods and ablations");
+            var ringSettings = new ComparisonSettings { Seeds = 1, IterationsPerPhase = config.RingIterationsPerPhase, EvalSamples = config.MixtureSamples,
+                                                        Base = new DistillConfig { Threads = config.Threads, Device = config.Device } };
+            var ringEntries = MethodComparison.StandardEntries(ringSettings).Where(e => e.Name != "phased+full-phase-backprop").ToList();
+            var ringPhased = ringEntries.Single(e => e.Name == "phased").Config!;
+            ringEntries.Add(new("phased-K4", ringPhased with { Phases = 4, IterationsPerPhase = config.RingIterationsPerPhase / 2 }));
+            _report.Ring8.AddRange(MethodComparison.Run(_report.Teachers["ring8"], ringSettings, Path.Combine(outDir, "ring8"), ringEntries, p => ring(p), warn));
+        }
+
+        public void ImageMethods()
+        {
+            var imageTasks = ImageTasks.Where(_report.Teachers.ContainsKey).ToList();
+            _report.StudyTask = imageTasks.Contains(config.StudyTask) ? config.StudyTask : imageTasks[^1];
+            foreach (var task in ImageTasks.Where(t => !_report.Teachers.ContainsKey(t))) progress?.Invoke(new DemoProgress(++_part, _parts, $"{task}: skipped", new JobProgress(1, 1, "")));
             foreach (var task in imageTasks)
             {
                 var step = Part($"{task}: distil and evaluate");
                 var encoder = EncoderTraining.Shipped(task);
                 if (encoder is null) warn?.Invoke($"no shipped {task} encoder (assets/encoders/{task}); feature measures are skipped");
-                var eval = evaluators[task] = new ImageEvaluator(task, report.Teachers[task], encoder, config, Path.Combine(outDir, task));
+                var eval = _evaluators[task] = new ImageEvaluator(task, _report.Teachers[task], encoder, config, Path.Combine(outDir, task));
                 var n = config.ImageIterationsPerPhase;
-                var baseConfig = ImageBase(report.Teachers[task], config);
+                var baseConfig = ImageBase(_report.Teachers[task], config);
                 var runs = new List<DemoRun>
                 {
                     new("dmd", "dmd", DistillationMethod.Dmd.Shape(baseConfig) with { IterationsPerPhase = 2 * n }),
                     new("sgts", "sgts", DistillationMethod.Sgts.Shape(baseConfig, 4) with { IterationsPerPhase = 2 * n }),
                     new("phased", "phased", DistillationMethod.Phased.Shape(baseConfig, 4, 2) with { IterationsPerPhase = n }),
                 };
-                report.Methods[task] = [eval.Evaluate("teacher", "teacher", report.Teachers[task], null, 0, "teacher"), .. DistilAndEvaluate(report.Teachers[task], runs, eval, step, warn)];
-                Json.WriteMetrics(Path.Combine(outDir, "report.json"), report);
+                _report.Methods[task] = [eval.Evaluate("teacher", "teacher", _report.Teachers[task], null, 0, "teacher"), .. DistilAndEvaluate(_report.Teachers[task], runs, eval, step, warn)];
+                Save();
             }
+        }
 
-            // 5. Fig. 5: freeze the low-SNR expert (phase 1), retrain the high-SNR expert for k× the iterations.
-            var study = report.StudyTask;
-            var studyEval = evaluators[study];
+        /// <summary>The study task's 2-phase phased student (the one of <see cref="ImageMethods"/>) and its directory.</summary>
+        private (DistillConfig Config, string Dir) StudyPhased()
+            => (DistillationMethod.Phased.Shape(ImageBase(_report.Teachers[_report.StudyTask], config), 4, 2) with { IterationsPerPhase = config.ImageIterationsPerPhase },
+                Path.GetFullPath(Path.Combine(outDir, _report.StudyTask, "students", "phased")));
+
+        public void Fig5()
+        {
+            var study = _report.StudyTask;
             var n5 = config.ImageIterationsPerPhase;
-            var phasedDir = Path.GetFullPath(Path.Combine(outDir, study, "students", "phased"));
-            var phased = DistillationMethod.Phased.Shape(ImageBase(report.Teachers[study], config), 4, 2) with { IterationsPerPhase = n5 };
+            var (phased, phasedDir) = StudyPhased();
             var fig5 = Part($"{study}: Fig. 5 (high-SNR expert {config.Fig5Multiplier}× longer)");
             var longer = new DemoRun($"phased, high-SNR expert {config.Fig5Multiplier}×", $"phased-expert2-{config.Fig5Multiplier}x",
                 phased with { PhaseIterations = [n5, config.Fig5Multiplier * n5], InitFrom = phasedDir, StartPhase = 2 });
-            report.Fig5.Add(report.Methods[study].Single(e => e.Name == "phased") with { Name = "phased, high-SNR expert 1×" });
-            report.Fig5.AddRange(DistilAndEvaluate(report.Teachers[study], [longer], studyEval, fig5, warn));
-            foreach (var (k, v) in studyEval.LayoutAgreement(phasedDir, report.Fig5[1].ModelDir)) report.Fig5Layout[k] = v;
-            Json.WriteMetrics(Path.Combine(outDir, "report.json"), report);
-
-            // 6. App. E.2 and Table 6 at image scale.
-            if (config.ImageAblations)
-            {
-                var abl = Part($"{study}: ablations (disjoint, naive, 4 phases)");
-                report.Ablations.Add(report.Methods[study].Single(e => e.Name == "phased") with { Name = "phased (nested, subinterval, K=2)" });
-                var runs = new List<DemoRun>
-                {
-                    // Phase 1's interval (t_b1, 1] is the same for nested and disjoint, so the disjoint run reuses phase 1.
-                    new("phased + disjoint intervals", "phased-disjoint", phased with { Interval = IntervalKind.Disjoint, InitFrom = phasedDir, StartPhase = 2 }),
-                    new("phased + naive fake objective", "phased-naive", phased with { FakeObjective = FakeObjective.Naive }),
-                    new("phased, 4 phases (K=4)", "phased-K4", phased with { Phases = 4, IterationsPerPhase = Math.Max(1, n5 / 2) }),
-                };
-                report.Ablations.AddRange(DistilAndEvaluate(report.Teachers[study], runs, studyEval, abl, warn));
-            }
+            _report.Fig5.Add(_report.Methods[study].Single(e => e.Name == "phased") with { Name = "phased, high-SNR expert 1×" });
+            _report.Fig5.AddRange(DistilAndEvaluate(_report.Teachers[study], [longer], _evaluators[study], fig5, warn));
+            foreach (var (k, v) in _evaluators[study].LayoutAgreement(phasedDir, _report.Fig5[1].ModelDir)) _report.Fig5Layout[k] = v;
+            Save();
         }
-        finally
+
+        public void Ablations()
         {
-            foreach (var e in evaluators.Values) e.Dispose();
+            var study = _report.StudyTask;
+            var (phased, phasedDir) = StudyPhased();
+            var abl = Part($"{study}: ablations (disjoint, naive, 4 phases)");
+            _report.Ablations.Add(_report.Methods[study].Single(e => e.Name == "phased") with { Name = "phased (nested, subinterval, K=2)" });
+            var runs = new List<DemoRun>
+            {
+                // Phase 1's interval (t_b1, 1] is the same for nested and disjoint, so the disjoint run reuses phase 1.
+                new("phased + disjoint intervals", "phased-disjoint", phased with { Interval = IntervalKind.Disjoint, InitFrom = phasedDir, StartPhase = 2 }),
+                new("phased + naive fake objective", "phased-naive", phased with { FakeObjective = FakeObjective.Naive }),
+                new("phased, 4 phases (K=4)", "phased-K4", phased with { Phases = 4, IterationsPerPhase = Math.Max(1, config.ImageIterationsPerPhase / 2) }),
+            };
+            _report.Ablations.AddRange(DistilAndEvaluate(_report.Teachers[study], runs, _evaluators[study], abl, warn));
         }
 
-        // 7. The report.
-        Part("report");
-        report.Claims = DemoReportWriter.Claims(report);
-        report.Seconds = clock.Elapsed.TotalSeconds;
-        Json.WriteMetrics(Path.Combine(outDir, "report.json"), report);
-        AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), DemoReportWriter.Markdown(report));
-        return report;
+        /// <summary>The claims checked on the numbers, then report.json and report.md.</summary>
+        public DemoReport Finish(double seconds)
+        {
+            Part("report");
+            _report.Claims = DemoReportWriter.Claims(_report);
+            _report.Seconds = seconds;
+            Save();
+            AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), DemoReportWriter.Markdown(_report));
+            return _report;
+        }
+
+        public void Dispose()
+        {
+            foreach (var e in _evaluators.Values) e.Dispose();
+        }
     }
 
     /// <summary>One distillation of a table: its row name, its folder (under &lt;task&gt;/students) and config.</summary>

@@ -89,8 +89,16 @@ public static class DemoReportWriter
 
     public static string Markdown(DemoReport r)
     {
-        var c = r.Config;
         var sb = new StringBuilder();
+        foreach (var section in (Action<StringBuilder, DemoReport>[])[Header, WhatReproduces, Table2, Table3, Samples, Fig5, Ablations, Ring8, Toy1d, Settings])
+            section(sb, r);
+        return sb.ToString();
+    }
+
+    /// <summary>The title, the run, the teachers and the protocol.</summary>
+    private static void Header(StringBuilder sb, DemoReport r)
+    {
+        var c = r.Config;
         sb.AppendLine("# Phased DMD — demo report");
         sb.AppendLine();
         sb.AppendLine($"`phased-dmd demo{(c.Quick ? " --quick" : "")}{(c.FromScratch ? " --from-scratch" : "")}` took **{r.Seconds / 60:0.0} min** " +
@@ -107,7 +115,11 @@ public static class DemoReportWriter
                       $"(ring8: {c.RingIterationsPerPhase} per phase, baselines twice that). One seed per distillation: differences smaller than the seed-to-seed spread " +
                       "(see the README's 3-seed ring8 and grid9 tables) are not evidence either way.");
         sb.AppendLine();
+    }
 
+    /// <summary>The paper's claims checked on this run.</summary>
+    private static void WhatReproduces(StringBuilder sb, DemoReport r)
+    {
         sb.AppendLine("## What reproduces");
         sb.AppendLine();
         sb.AppendLine("| paper's claim | measured here | holds? |");
@@ -116,7 +128,11 @@ public static class DemoReportWriter
         sb.AppendLine();
         sb.AppendLine($"{r.Claims.Count(x => x.Holds)} of {r.Claims.Count} hold on this run.");
         sb.AppendLine();
+    }
 
+    /// <summary>Table 2 analogue: diversity, fidelity and prompt following of every model.</summary>
+    private static void Table2(StringBuilder sb, DemoReport r)
+    {
         sb.AppendLine("## Table 2 analogue — diversity, fidelity and prompt following");
         sb.AppendLine();
         sb.AppendLine("Feature cosine: mean pairwise cosine of the shipped encoder's embeddings among the seeds of a prompt (DINOv3 analogue, ↓ = more diverse). " +
@@ -139,7 +155,11 @@ public static class DemoReportWriter
         sb.AppendLine();
         sb.AppendLine("Prompt following: glyphs = character / colour accuracy (read back with the task's own renderer); motion = shape / direction accuracy.");
         sb.AppendLine();
+    }
 
+    /// <summary>Table 3 analogue: motion.</summary>
+    private static void Table3(StringBuilder sb, DemoReport r)
+    {
         if (r.Methods.TryGetValue("motion", out var motion))
         {
             sb.AppendLine("## Table 3 analogue — motion");
@@ -152,7 +172,11 @@ public static class DemoReportWriter
                 sb.AppendLine($"| {e.Name} | {F(Get(e, "mean_absolute_flow"))} | {F(Get(e, "dynamic_degree"))} | {F(Get(e, "mean_speed"))} | {F(Get(e, "speed_spread_per_prompt"))} | {F(Get(e, "shape_accuracy"))} | {F(Get(e, "direction_accuracy"))} |");
             sb.AppendLine();
         }
+    }
 
+    /// <summary>Fig. 3: the sample grids.</summary>
+    private static void Samples(StringBuilder sb, DemoReport r)
+    {
         sb.AppendLine("## Samples (paper Fig. 3: rows = seeds, columns = prompts)");
         sb.AppendLine();
         foreach (var (task, entries) in r.Methods)
@@ -166,7 +190,12 @@ public static class DemoReportWriter
                 sb.AppendLine("| " + string.Join(" | ", entries.Select(e => $"[animated]({task}/{e.Name}.apng)")) + " |");
             sb.AppendLine();
         }
+    }
 
+    /// <summary>Fig. 5 analogue: the high-SNR expert trained longer.</summary>
+    private static void Fig5(StringBuilder sb, DemoReport r)
+    {
+        var c = r.Config;
         if (r.Fig5.Count == 2)
         {
             sb.AppendLine($"## Fig. 5 analogue — the high-SNR expert trained {c.Fig5Multiplier}× longer ({r.StudyTask})");
@@ -190,7 +219,12 @@ public static class DemoReportWriter
             sb.AppendLine($"![1×]({r.StudyTask}/phased.png) ![{c.Fig5Multiplier}×]({r.StudyTask}/phased-expert2-{c.Fig5Multiplier}x.png)");
             sb.AppendLine();
         }
+    }
 
+    /// <summary>App. E.2 and Table 6 analogues.</summary>
+    private static void Ablations(StringBuilder sb, DemoReport r)
+    {
+        var c = r.Config;
         sb.AppendLine("## App. E.2 and Table 6 analogues — ablations");
         sb.AppendLine();
         if (r.Ablations.Count > 0)
@@ -206,7 +240,12 @@ public static class DemoReportWriter
         }
         else sb.AppendLine($"(Image-scale ablations are skipped in --quick; the ring8 ones below always run.)");
         sb.AppendLine();
+    }
 
+    /// <summary>ring8: every method against the exact mixture.</summary>
+    private static void Ring8(StringBuilder sb, DemoReport r)
+    {
+        var c = r.Config;
         sb.AppendLine("## ring8 — every method against the exact mixture");
         sb.AppendLine();
         sb.AppendLine($"{c.MixtureSamples} samples per model, one distillation seed. phased-K4 has 4 phases with half the updates each (Table 6 analogue).");
@@ -215,7 +254,11 @@ public static class DemoReportWriter
         sb.AppendLine();
         sb.AppendLine(string.Join(" ", r.Ring8.Select(x => $"![{x.Name}](ring8/{x.Name}.png)")));
         sb.AppendLine();
+    }
 
+    /// <summary>toy1d: paper Fig. 2 against the exact trajectories.</summary>
+    private static void Toy1d(StringBuilder sb, DemoReport r)
+    {
         if (r.Toy1d is { } toy)
         {
             sb.AppendLine("## toy1d — paper Fig. 2 against the exact trajectories");
@@ -229,13 +272,16 @@ public static class DemoReportWriter
             sb.AppendLine("![toy1d](toy1d/toy1d.png)");
             sb.AppendLine();
         }
+    }
 
+    /// <summary>The demo config, replayable.</summary>
+    private static void Settings(StringBuilder sb, DemoReport r)
+    {
         sb.AppendLine("## Settings");
         sb.AppendLine();
         sb.AppendLine("```json");
-        sb.AppendLine(IO.Json.Serialize(c));
+        sb.AppendLine(IO.Json.Serialize(r.Config));
         sb.AppendLine("```");
-        return sb.ToString();
     }
 
     private static string Capability(string task, DemoEntry e) => task == "glyphs"

@@ -25,7 +25,13 @@ public static class Json
     /// <c>report.json</c>, <c>bench.json</c>): keys in snake_case (<c>mode_coverage</c>,
     /// <c>weight_tv</c>, …) as documented in docs/outputs.md; configs and model cards keep camelCase.
     /// </summary>
-    public static readonly JsonSerializerOptions MetricsOptions = new(Options) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    public static readonly JsonSerializerOptions MetricsOptions = new(Options) { PropertyNamingPolicy = new MetricsNaming() };
+
+    /// <summary>snake_case that keeps unit and product names whole: <c>PeakRssMiB</c> → <c>peak_rss_mib</c>, <c>PyTorch</c> → <c>pytorch</c>.</summary>
+    private sealed class MetricsNaming : JsonNamingPolicy
+    {
+        public override string ConvertName(string name) => SnakeCaseLower.ConvertName(name.Replace("MiB", "Mib").Replace("PyTorch", "Pytorch"));
+    }
 
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
 
