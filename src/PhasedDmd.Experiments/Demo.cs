@@ -179,7 +179,7 @@ public static class Demo
     private sealed record DemoRun(string Name, string DirName, DistillConfig Config)
     {
         /// <summary>Generator updates of this run (phases from StartPhase on).</summary>
-        public long Trained => Enumerable.Range(Config.StartPhase, Config.Phases - Config.StartPhase + 1).Sum(k => (long)Config.IterationsOf(k));
+        public long Trained => Config.TrainedUpdates(Config.Validate());
         /// <summary>Generator updates behind the student, counting the phases it took over frozen.</summary>
         public int Total => Enumerable.Range(1, Config.Phases).Sum(Config.IterationsOf);
     }

@@ -119,10 +119,12 @@ public sealed class DistillSettings : ResumableRunSettings
     /// </summary>
     public DistillConfig ToConfig()
     {
-        var c = Config is not null ? Json.Read<DistillConfig>(Config, "config")
-              : Resume is not null ? Json.Read<DistillConfig>(Path.Combine(Resume, ModelDirectory.RunConfigFile), "saved config of the run to resume")
-              : DistillationMethod.Find(Method ?? "phased").Shape(DistillConfig.ForTeacher(ITeacherSource.Open(Teacher, "--teacher").Card));
-        return ConfigOverlay.Apply(c, this, Set);
+        if (Config is not null) return ConfigOverlay.Apply(Json.Read<DistillConfig>(Config, "config"), this, Set);
+        if (Resume is not null)
+            return ConfigOverlay.Apply(Json.Read<DistillConfig>(Path.Combine(Resume, ModelDirectory.RunConfigFile), "saved config of the run to resume"), this, Set);
+        var defaults = DistillConfig.ForTeacher(ITeacherSource.Open(Teacher, "--teacher").Card);
+        var method = ConfigOverlay.Apply(defaults, this, Set).Method;   // --method or --set method=…
+        return ConfigOverlay.Apply(DistillationMethod.Find(method).Shape(defaults), this, Set);
     }
 }
 

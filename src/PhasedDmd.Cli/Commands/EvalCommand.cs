@@ -38,7 +38,7 @@ public sealed class EvalCommand : Command<EvalSettings>
             AtomicFile.WriteAllText(settings.Out, measures.ToJsonString(Json.MetricsOptions));
             var t = new Table().Title($"{card.Task.Name}: {evaluation.Prompts.Count} prompts × {evaluation.Seeds} seeds").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
             foreach (var (label, key) in card.Task.Name == "glyphs" ? GlyphRows : MotionRows)
-                t.AddRow(Markup.Escape(label.Replace("{threshold}", $"{measures["dynamic_threshold"]?.GetValue<double>():F3}")), $"{measures[key]!.GetValue<double>():F3}");
+                t.AddRow(Markup.Escape(label.Replace("{threshold}", $"{Number(measures["dynamic_threshold"]):F3}")), $"{Number(measures[key]):F3}");
             AddFeatureRows(t, measures["features"]);
             AnsiConsole.Write(t);
             if (starts is not null)
@@ -89,6 +89,12 @@ public sealed class EvalCommand : Command<EvalSettings>
         ("mean optical flow, px/frame (data: 0.75)", "mean_absolute_flow"), ("dynamic degree (flow > {threshold})", "dynamic_degree"),
     ];
 
+    /// <summary>A number of the metrics JSON; NaN and ±Infinity are written as strings there, and a missing value is NaN.</summary>
+    private static double Number(System.Text.Json.Nodes.JsonNode? node)
+        => node is System.Text.Json.Nodes.JsonValue v && (v.TryGetValue<double>(out var d)
+           || (v.TryGetValue<string>(out var text) && double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out d)))
+            ? d : double.NaN;
+
     private static void AddFeatureRows(Table t, System.Text.Json.Nodes.JsonNode? f)
     {
         if (f is null)
@@ -96,7 +102,7 @@ public sealed class EvalCommand : Command<EvalSettings>
             t.AddRow("[grey]feature measures[/]", "[grey]no encoder (see train-encoder)[/]");
             return;
         }
-        double V(string path) => path.Split(".").Aggregate((System.Text.Json.Nodes.JsonNode?)f, (n, k) => n?[k])!.GetValue<double>();
+        double V(string path) => Number(path.Split(".").Aggregate((System.Text.Json.Nodes.JsonNode?)f, (n, k) => n?[k]));
         t.AddRow($"feature cosine among seeds, ↓ (data: {V("real_feature_cosine"):F3})", $"{V("feature_cosine"):F3}");
         t.AddRow($"perceptual distance among seeds, ↑ (data: {V("real_perceptual"):F3})", $"{V("perceptual"):F3}");
         t.AddRow("composition spread / data's", $"{V("composition.spread_ratio"):F3}");

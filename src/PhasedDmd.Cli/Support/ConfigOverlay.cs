@@ -73,6 +73,7 @@ public static class ConfigOverlay
     private static JsonNode? ParseText(string text, Type type)
     {
         var target = Nullable.GetUnderlyingType(type) ?? type;
+        if (text == "null" && (Nullable.GetUnderlyingType(type) is not null || !type.IsValueType)) return null;   // back to the default (null keys only)
         if (target == typeof(string)) return JsonValue.Create(text);
         if (target.IsEnum) return JsonValue.Create(text);
         try { return JsonNode.Parse(text); }

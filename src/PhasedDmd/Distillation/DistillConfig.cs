@@ -34,7 +34,7 @@ public sealed record DistillConfig
     /// <summary>Upper clamp of 1/σ²_{t|s} in Eq. 13.</summary>
     public double FakeLossClamp { get; init; } = 10.0;
     public DmdLoss DmdLoss { get; init; } = DmdLoss.Normalized;
-    /// <summary>Null = the method's own (exit for sgts/phased, full for fewstep/dmd).</summary>
+    /// <summary>Null = the method's own (<see cref="DistillationMethod.Truncation"/>: sgts for sgts and phased, full for fewstep and dmd).</summary>
     public Truncation? Truncation { get; init; }
     public ExpertKind Experts { get; init; } = ExpertKind.Full;
     public int LoraRank { get; init; } = 16;

@@ -47,6 +47,7 @@ public sealed class Distiller
         var init = _sync.Rank == 0 ? _rng : Runtime.NewGenerator(config.Seed);
         var spec = new StudentSpec(_layout, config.Experts, config.LoraRank, config.LoraAlpha, config.Solver, config.Method);
         Student = StudentGenerator.FromTeacher(teacher, spec, Teacher.Schedule, init);
+        if (!ReferenceEquals(init, _rng)) init.Dispose();
         if (config.InitFrom is not null) LoadEarlierExperts(config.InitFrom);
         foreach (var p in Student.parameters()) p.requires_grad_(false);
         _rollout = new Rollout(Student, config.EffectiveTruncation);

@@ -12,7 +12,7 @@ public static class Json
         WriteIndented = true,
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false) },
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         RespectNullableAnnotations = true,
         RespectRequiredConstructorParameters = true,
@@ -23,7 +23,7 @@ public static class Json
     /// <summary>
     /// The settings of every metrics output (<c>eval</c>'s JSON, <c>compare.json</c>, the demo's
     /// <c>report.json</c>, <c>bench.json</c>): keys in snake_case (<c>mode_coverage</c>,
-    /// <c>weight_tv</c>, …) as documented in docs/outputs.md; configs and model cards keep camelCase.
+    /// <c>weight_tv</c>, …) as documented in the README's command reference; run configs and model cards keep camelCase.
     /// </summary>
     public static readonly JsonSerializerOptions MetricsOptions = new(Options) { PropertyNamingPolicy = new MetricsNaming() };
 

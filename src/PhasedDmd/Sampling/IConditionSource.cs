@@ -15,9 +15,9 @@ public interface IConditionSource
     Tensor Sample(int n, Generator generator);
 
     /// <summary>
-    /// The condition source of a model's task: mixture components by their weights for a
-    /// class-conditional model of a mixture, the prompt distribution of a procedural task; null for
-    /// an unconditional model.
+    /// The condition source of a model's task: the prompt distribution of a procedural task (whose
+    /// DiT is always text-conditioned), mixture components by their weights for a class-conditional
+    /// model of a mixture, and null for an unconditional one.
     /// </summary>
     static IConditionSource? For(ModelCard card, bool conditional)
     {

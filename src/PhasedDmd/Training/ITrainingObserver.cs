@@ -12,6 +12,9 @@ public interface ITrainingObserver
     /// <summary>After every update, once its tensors are released.</summary>
     void Updated(UpdateReport report) { }
 
-    /// <summary>After a checkpoint is written; <paramref name="phaseEnd"/> for the one exactly at a phase boundary.</summary>
+    /// <summary>
+    /// At every checkpoint, right after rank 0 has written it (other ranks get the call at the same
+    /// point of the loop); <paramref name="phaseEnd"/> for the one exactly at a phase boundary.
+    /// </summary>
     void CheckpointWritten(int phase, int iteration, bool phaseEnd) { }
 }

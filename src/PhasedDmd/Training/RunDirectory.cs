@@ -95,7 +95,8 @@ public sealed class RunDirectory : IDisposable
     /// <summary>Ends the run: flushes the log and writes <c>resources.json</c> (what the run cost).</summary>
     public RunResources Finish(long updates, int threads)
     {
-        var resources = new RunResources(Seconds, updates, Seconds / Math.Max(1, updates),
+        var seconds = Seconds;
+        var resources = new RunResources(seconds, updates, seconds / Math.Max(1, updates),
             ProcessResources.PeakRssBytes() / (1024.0 * 1024.0), threads);
         if (!IsWriter) return resources;
         Log!.Flush();

@@ -67,7 +67,7 @@ public static class TeacherTrainer
                 if (it % config.LogEvery == 0 || it == config.Iterations)
                 {
                     var lossValue = loss.item<float>();
-                    if (!float.IsFinite(lossValue))
+                    if (!sync.AllFinite(float.IsFinite(lossValue)))   // every rank stops together
                         throw new DivergenceException($"teacher training diverged at iteration {it} (loss {lossValue}); lower learningRate");
                     logged = [("loss", lossValue), ("lr", lr), ("seconds", run.Seconds)];
                     status = $"loss {lossValue:F4}";

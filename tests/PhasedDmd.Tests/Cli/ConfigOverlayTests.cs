@@ -64,12 +64,24 @@ public class ConfigOverlayTests(TinyTeacherFixture teacher) : IClassFixture<Tiny
     [InlineData("gradClip=abc", "--set gradClip: not a valid value of gradClip: 'abc' (expected a number)")]
     [InlineData("dmdLoss=magic", "--set dmdLoss: unknown value 'magic' (expected analytic, normalized)")]
     [InlineData("gradClip", "--set: expected key=value")]
+    [InlineData("interval=7", "--set interval: unknown value '7'")]
     public void A_bad_set_is_one_line_naming_the_key_and_exit_code_2(string set, string expected)
     {
         var (code, _, stderr) = Run("distill", "--teacher", teacher.ModelDir, "--set", set, "--print-config");
         Assert.Equal(2, code);
         Assert.Contains(expected, stderr);
         Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void Set_method_shapes_the_config_like_the_option_and_null_restores_a_default()
+    {
+        var (code, stdout, stderr) = Run("distill", "--teacher", teacher.ModelDir, "--set", "method=dmd", "--set", "truncation=full", "--set", "truncation=null", "--print-config");
+        Assert.True(code == 0, stderr);
+        var c = JsonNode.Parse(stdout)!;
+        Assert.Equal(1, c["steps"]!.GetValue<int>());   // dmd's own shape, as with --method dmd
+        Assert.Equal(1, c["phases"]!.GetValue<int>());
+        Assert.Null(c["truncation"]);
     }
 
     [Fact]
@@ -93,6 +105,10 @@ public class ConfigOverlayTests(TinyTeacherFixture teacher) : IClassFixture<Tiny
                  })
             foreach (var p in settings.GetProperties())
                 if (p.GetCustomAttributes(typeof(ConfigKeyAttribute), true).FirstOrDefault() is ConfigKeyAttribute a)
+                {
                     Assert.True(keys.ContainsKey(a.Key), $"{settings.Name}.{p.Name} names '{a.Key}', which is not a config key");
+                    // An option that is not given must be null, or it would overwrite the config with its default.
+                    Assert.True(!p.PropertyType.IsValueType || Nullable.GetUnderlyingType(p.PropertyType) is not null, $"{settings.Name}.{p.Name} is not nullable");
+                }
     }
 }
