@@ -94,7 +94,7 @@ public sealed class Distiller
                     if (nonFiniteInARow >= _config.MaxNonFiniteInARow) throw Diverged(run, k, it, nonFiniteInARow);
                     done++;
                     var logged = it % _config.LogEvery == 0 || it == iterations ? u.Scalars(k, it, skipped, run.Seconds) : null;
-                    report = new UpdateReport(done, total, k, it, $"phase {k}/{_layout.Phases} fake {u.FakeLoss:F3}", logged);
+                    report = new UpdateReport(done, total, k, it, logged is null ? "" : $"phase {k}/{_layout.Phases} fake {u.FakeLoss:F3}", logged);
                 }
                 Runtime.ReleaseFinalizableNativeObjects();
                 foreach (var o in observers) o.Updated(report);
