@@ -1,3 +1,4 @@
+using PhasedDmd.Cli.Support;
 using PhasedDmd.Cli.Commands;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -54,16 +55,21 @@ public static class PhasedDmdApp
     private static void Register(IConfigurator config)
     {
         config.SetApplicationName("phased-dmd");
+        config.UseAssemblyInformationalVersion();   // --version
+        config.SetHelpProvider(new PhasedDmdHelp(config.Settings));
+        config.AddExample("demo", "--quick");
+        config.AddExample("train-teacher", "--task", "ring8", "--out", "runs/ring8-teacher");
+        config.AddExample("distill", "--teacher", "runs/ring8-teacher", "--method", "phased", "--out", "runs/ring8-phased");
         config.PropagateExceptions();
         config.UseStrictParsing();   // an unknown or misspelt option is an error, never silently ignored
         config.AddCommand<TrainTeacherCommand>("train-teacher")
-            .WithDescription("Train a flow-matching teacher on an analytic task (gmm1d, ring8, grid9, or a mixture JSON).")
+            .WithDescription("Train a flow-matching teacher: an MLP on an analytic task (gmm1d, ring8, grid9, a mixture JSON) or a DiT on the procedural glyphs (text-to-image) and motion (text-to-video) tasks.")
             .WithExample("train-teacher", "--task", "ring8", "--out", "runs/ring8-teacher");
         config.AddCommand<SampleCommand>("sample")
-            .WithDescription("Sample a model directory: writes a CSV of points and a PNG scatter plot.")
+            .WithDescription("Sample a model directory: points as CSV and a PNG scatter plot; glyphs and motion models as an image grid (seeds × prompts), videos also as an animated PNG.")
             .WithExample("sample", "--model", "runs/ring8-teacher", "--n", "2000", "--out", "runs/samples.csv");
         config.AddCommand<EvalCommand>("eval")
-            .WithDescription("Evaluate a model against its task's exact distribution (mode coverage, weight TV, off-mode, MMD, log-likelihood).")
+            .WithDescription("Evaluate a model: against the exact mixture (mode coverage, weight TV, off-mode, MMD, log-likelihood), or on glyphs and motion prompt following, layout and motion, and the feature-encoder diversity and Fréchet measures.")
             .WithExample("eval", "--model", "runs/ring8-teacher", "--out", "runs/metrics.json");
         config.AddCommand<DistillCommand>("distill")
             .WithDescription("Distil a teacher into a few-step student: dmd, fewstep, sgts or phased (Phased DMD).")

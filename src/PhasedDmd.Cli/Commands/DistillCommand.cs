@@ -75,19 +75,19 @@ public sealed class DistillSettings : ResumableRunSettings
     public int? BatchSize { get; init; }
 
     [CommandOption("--fake-updates <N>"), ConfigKey("fakeUpdatesPerGeneratorUpdate")]
-    [Description("Fake score updates per generator update (default 5).")]
+    [Description("Fake score updates per generator update (default: depends on the teacher, 5 for MLP teachers, 2 for DiT ones; see --print-config).")]
     public int? FakeUpdates { get; init; }
 
     [CommandOption("--lr <LR>"), ConfigKey("generatorLearningRate")]
-    [Description("Generator learning rate.")]
+    [Description("Generator learning rate (default: depends on the teacher, see --print-config).")]
     public double? GeneratorLearningRate { get; init; }
 
     [CommandOption("--fake-lr <LR>"), ConfigKey("fakeLearningRate")]
-    [Description("Fake score learning rate.")]
+    [Description("Fake score learning rate (default: depends on the teacher, see --print-config).")]
     public double? FakeLearningRate { get; init; }
 
     [CommandOption("--teacher-cfg <W>"), ConfigKey("teacherCfg")]
-    [Description("Teacher guidance scale during distillation (conditional teachers).")]
+    [Description("Teacher guidance scale during distillation (conditional teachers; default: the teacher's own sampling CFG for DiT teachers, 1 otherwise).")]
     public double? TeacherCfg { get; init; }
 
     [CommandOption("--grad-clip <NORM>"), ConfigKey("gradClip")]
@@ -95,7 +95,7 @@ public sealed class DistillSettings : ResumableRunSettings
     public double? GradClip { get; init; }
 
     [CommandOption("--ema <DECAY>"), ConfigKey("generatorEma")]
-    [Description("Generator EMA decay, 0 = off.")]
+    [Description("Generator EMA decay, 0 = off (default 0.99).")]
     public double? Ema { get; init; }
 
     [CommandOption("--init-from <DIR>"), ConfigKey("initFrom")]

@@ -57,6 +57,17 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
     }
 
     [Fact]
+    public void Root_help_and_version_exit_cleanly_and_the_version_is_the_packages()
+    {
+        Assert.Equal(0, Run("--help").Code);
+        Assert.Equal(0, Run("--version").Code);
+        var informational = typeof(PhasedDmdApp).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .Cast<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion;
+        Assert.StartsWith("0.1.0", informational);
+        Assert.Contains("few-step student", PhasedDmd.Cli.Support.PhasedDmdHelp.About);
+    }
+
+    [Fact]
     public void Train_teacher_records_the_effective_config_with_cli_overrides()
     {
         var saved = PhasedDmd.IO.Json.Read<TeacherConfig>(Path.Combine(teacher.ModelDir, "run_config.json"), "config");
