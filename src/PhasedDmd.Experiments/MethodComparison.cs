@@ -91,9 +91,10 @@ public static class MethodComparison
     public static double Distil(string teacherDir, DistillConfig config, string dir, Action<string>? warn, Action<JobProgress>? progress = null)
     {
         if (RunDirectory.Finished(dir, config) is { } finished) return finished.WallSeconds;
-        if (File.Exists(Path.Combine(dir, ModelDirectory.RunConfigFile)) && !RunDirectory.SameConfig(dir, config))
+        var sameConfig = RunDirectory.SameConfig(dir, config);
+        if (File.Exists(Path.Combine(dir, ModelDirectory.RunConfigFile)) && !sameConfig)
             throw new InputException($"{dir} holds an interrupted run with a different config; use a new --out");
-        var resume = RunDirectory.SameConfig(dir, config) && RunDirectory.HasCheckpoint(dir);
+        var resume = sameConfig && RunDirectory.HasCheckpoint(dir);
         var source = ITeacherSource.Open(teacherDir);
         for (var attempt = 0; ; attempt++)
         {

@@ -36,10 +36,12 @@ public sealed class EvalCommand : Command<EvalSettings>
             using var grid = evaluation.Sample(model, options);
             var measures = evaluation.Measure(grid, options.Seed);
             AtomicFile.WriteAllText(settings.Out, measures.ToJsonString(Json.MetricsOptions));
+            var flat = PromptGridEvaluation.Flatten(measures);   // NaN (written as a string) is left out, so it reads back as NaN
+            double V(string key) => flat.GetValueOrDefault(key, double.NaN);
             var t = new Table().Title($"{card.Task.Name}: {evaluation.Prompts.Count} prompts × {evaluation.Seeds} seeds").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
             foreach (var (label, key) in card.Task.Name == "glyphs" ? GlyphRows : MotionRows)
-                t.AddRow(Markup.Escape(label.Replace("{threshold}", $"{Number(measures["dynamic_threshold"]):F3}")), $"{Number(measures[key]):F3}");
-            AddFeatureRows(t, measures["features"]);
+                t.AddRow(Markup.Escape(label.Replace("{threshold}", $"{V("dynamic_threshold"):F3}")), $"{V(key):F3}");
+            AddFeatureRows(t, measures["features"] is null ? null : V);
             AnsiConsole.Write(t);
             if (starts is not null)
             {
@@ -89,25 +91,20 @@ public sealed class EvalCommand : Command<EvalSettings>
         ("mean optical flow, px/frame (data: 0.75)", "mean_absolute_flow"), ("dynamic degree (flow > {threshold})", "dynamic_degree"),
     ];
 
-    /// <summary>A number of the metrics JSON; NaN and ±Infinity are written as strings there, and a missing value is NaN.</summary>
-    private static double Number(System.Text.Json.Nodes.JsonNode? node)
-        => node is System.Text.Json.Nodes.JsonValue v && (v.TryGetValue<double>(out var d)
-           || (v.TryGetValue<string>(out var text) && double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out d)))
-            ? d : double.NaN;
-
-    private static void AddFeatureRows(Table t, System.Text.Json.Nodes.JsonNode? f)
+    /// <summary>The encoder's rows; <paramref name="v"/> reads a flattened measure, null when there is no encoder.</summary>
+    private static void AddFeatureRows(Table t, Func<string, double>? v)
     {
-        if (f is null)
+        if (v is null)
         {
             t.AddRow("[grey]feature measures[/]", "[grey]no encoder (see train-encoder)[/]");
             return;
         }
-        double V(string path) => Number(path.Split(".").Aggregate((System.Text.Json.Nodes.JsonNode?)f, (n, k) => n?[k]));
-        t.AddRow($"feature cosine among seeds, ↓ (data: {V("real_feature_cosine"):F3})", $"{V("feature_cosine"):F3}");
-        t.AddRow($"perceptual distance among seeds, ↑ (data: {V("real_perceptual"):F3})", $"{V("perceptual"):F3}");
-        t.AddRow("composition spread / data's", $"{V("composition.spread_ratio"):F3}");
-        t.AddRow("composition W1 to data", $"{V("composition.wasserstein"):F3}");
-        t.AddRow($"Fréchet distance to data (features; data vs data: {V("frechet_real_floor"):F1})", $"{V("frechet_to_real"):F1}");
+        double F(string key) => v($"features.{key}");
+        t.AddRow($"feature cosine among seeds, ↓ (data: {F("real_feature_cosine"):F3})", $"{F("feature_cosine"):F3}");
+        t.AddRow($"perceptual distance among seeds, ↑ (data: {F("real_perceptual"):F3})", $"{F("perceptual"):F3}");
+        t.AddRow("composition spread / data's", $"{F("composition.spread_ratio"):F3}");
+        t.AddRow("composition W1 to data", $"{F("composition.wasserstein"):F3}");
+        t.AddRow($"Fréchet distance to data (features; data vs data: {F("frechet_real_floor"):F1})", $"{F("frechet_to_real"):F1}");
     }
 
     private static List<double> ParseStartTimes(string spec)

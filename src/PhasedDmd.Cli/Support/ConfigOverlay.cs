@@ -74,8 +74,7 @@ public static class ConfigOverlay
     {
         var target = Nullable.GetUnderlyingType(type) ?? type;
         if (text == "null" && (Nullable.GetUnderlyingType(type) is not null || !type.IsValueType)) return null;   // back to the default (null keys only)
-        if (target == typeof(string)) return JsonValue.Create(text);
-        if (target.IsEnum) return JsonValue.Create(text);
+        if (target == typeof(string) || target.IsEnum) return JsonValue.Create(text);
         try { return JsonNode.Parse(text); }
         catch (JsonException) { return JsonValue.Create(text); }
     }

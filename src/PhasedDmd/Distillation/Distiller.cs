@@ -125,9 +125,6 @@ public sealed class Distiller
         Sampling = new SamplingDefaults(_layout.Steps, "euler", 1.0, _layout.Shift),
     };
 
-    /// <summary>The rollout of this run's student (for tests of the exit-step draw and the gradient path).</summary>
-    internal Rollout Rollout => _rollout;
-
     /// <summary>What one generator update measured; Finite is false when it was skipped.</summary>
     private readonly record struct UpdateResult(float GeneratorLoss, double FakeLoss, double GradNorm, double Scale, int Exit, Tensor T, bool Finite)
     {

@@ -5,7 +5,8 @@ using static TorchSharp.torch;
 namespace PhasedDmd.Distillation;
 
 /// <summary>
-/// The student's rollout from noise to the boundary s_k of phase k (method.md §4.2). Experts
+/// The student's rollout from noise to the boundary s_k of phase k: the Euler backward simulation
+/// and SGTS of method.md §3, confined to a phase as in §4.2. Experts
 /// 1…k−1 run without gradient to the phase start t_{b(k−1)}. Inside the phase, with SGTS, an exit
 /// step j is drawn uniformly from the phase's steps, steps before j run without gradient, and step
 /// j jumps straight to s_k with gradient — so the gradient reaches the expert through exactly one

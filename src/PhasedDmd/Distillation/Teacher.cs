@@ -32,8 +32,6 @@ public sealed class Teacher
     /// <summary>Shape of one sample.</summary>
     public long[] SampleShape => Card.Network.SampleShape;
 
-    public bool IsConditional => Network.IsConditional;
-
     /// <summary>The guided velocity T(x_t, t, c).</summary>
     public Tensor Velocity(Tensor xt, Tensor t, Tensor? condition) => Network.GuidedVelocity(xt, t, condition, Guidance);
 }

@@ -13,8 +13,6 @@ public sealed class CheckpointParts
 {
     private readonly List<(string File, Action<string> Save, Action<string> Load)> _parts = [];
 
-    public IEnumerable<string> Files => _parts.Select(p => p.File);
-
     /// <summary>A module's parameters and buffers, as <c>NAME.safetensors</c> (loaded strictly).</summary>
     public CheckpointParts Module(string name, nn.Module module)
         => Add($"{name}.safetensors", path => module.save_safetensors(path), path => module.load_safetensors(path, strict: true));

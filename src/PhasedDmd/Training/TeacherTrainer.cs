@@ -43,6 +43,8 @@ public static class TeacherTrainer
         using var ema = config.EmaDecay > 0 ? new Ema(model, config.EmaDecay, warmup: true) : null;
         using var optimizer = optim.AdamW(model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
         var parameters = model.parameters().ToList();
+        var sampler = TimestepSampler.Full(config.TrainShift, config.TMin);
+        Func<int, Generator, (Tensor, Tensor)> data = procedural is not null ? procedural.SampleTraining : (n, g) => mixture!.Sample(n, g);
         var parts = new CheckpointParts().Module("model", model).Optimizer("optimizer", optimizer).Ema("ema", ema).Rng("rng", generator);
         if (run.ResumedFrom is { } checkpoint) parts.LoadFrom(checkpoint);
         var first = run.Start.Iteration + 1;
@@ -55,7 +57,7 @@ public static class TeacherTrainer
             {
                 var lr = LearningRateAt(config, it);
                 foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-                var loss = FlowMatchingLoss(model, config, schedule, procedural, mixture, batch, generator, device);
+                var loss = FlowMatchingLoss(model, config, schedule, data, sampler, batch, generator, device);
                 optimizer.zero_grad();
                 loss.backward();
                 sync.AverageGradients(parameters);
@@ -103,12 +105,12 @@ public static class TeacherTrainer
     /// The flow-matching loss on a fresh batch: ‖v(x_t, t, c) − (α' x_0 + σ' ε)‖² (method.md §1), with
     /// prompt dropout replacing a fraction of the conditions by the null condition ∅ (what CFG needs).
     /// </summary>
-    private static Tensor FlowMatchingLoss(VelocityModel model, TeacherConfig config, NoiseSchedule schedule, IProceduralTask? procedural,
-                                           GaussianMixture? mixture, int batch, Generator generator, Device device)
+    private static Tensor FlowMatchingLoss(VelocityModel model, TeacherConfig config, NoiseSchedule schedule, Func<int, Generator, (Tensor, Tensor)> data,
+                                           TimestepSampler sampler, int batch, Generator generator, Device device)
     {
-        var (x0, labels) = procedural?.SampleTraining(batch, generator) ?? mixture!.Sample(batch, generator);
+        var (x0, labels) = data(batch, generator);
         x0 = x0.to(device);
-        var t = TimestepSampler.Full(config.TrainShift, config.TMin).Sample(batch, generator, device);
+        var t = sampler.Sample(batch, generator, device);
         var eps = torch.randn(x0.shape, generator: generator).to(device);
         var tb = ProbabilityFlow.PerSample(t, x0);
         var xt = Parameterization.Noise(schedule, x0, eps, tb);
