@@ -1,7 +1,7 @@
 namespace PhasedDmd.Evaluation;
 
 /// <summary>
-/// Pyramidal Lucas–Kanade optical flow (Lucas & Kanade 1981; the coarse-to-fine form of Bouguet
+/// Pyramidal Lucas–Kanade optical flow (Lucas and Kanade 1981; the coarse-to-fine form of Bouguet
 /// 2000), written from the method. For each pixel, the displacement d minimises the windowed
 /// brightness-constancy error Σ_w (I(x) − J(x + d))². Each Newton step solves G·δ = b with the
 /// structure tensor G = Σ_w ∇I ∇Iᵀ and the mismatch b = Σ_w (I(x) − J(x + d)) ∇I, with J sampled
