@@ -51,7 +51,42 @@ public static class PhasedDmdApp
         }
     }
 
-    /// <summary>The commands, their descriptions and examples.</summary>
+    /// <summary>The commands, their descriptions and examples (also the source of docs/cli.md's option tables).</summary>
+    internal static readonly IReadOnlyList<CliCommand> Commands =
+    [
+        CliCommand.Of<TrainTeacherCommand, TrainTeacherSettings>("train-teacher",
+            "Train a flow-matching teacher: an MLP on an analytic task (gmm1d, ring8, grid9, a mixture JSON) or a DiT on the procedural glyphs (text-to-image) and motion (text-to-video) tasks.",
+            ["--task", "ring8", "--out", "runs/ring8-teacher"]),
+        CliCommand.Of<SampleCommand, SampleSettings>("sample",
+            "Sample a model directory: points as CSV and a PNG scatter plot; glyphs and motion models as an image grid (seeds × prompts), videos also as an animated PNG.",
+            ["--model", "runs/ring8-teacher", "--n", "2000", "--out", "runs/samples.csv"]),
+        CliCommand.Of<EvalCommand, EvalSettings>("eval",
+            "Evaluate a model: against the exact mixture (mode coverage, weight TV, off-mode, MMD, log-likelihood), or on glyphs and motion prompt following, layout and motion, and the feature-encoder diversity and Fréchet measures.",
+            ["--model", "runs/ring8-teacher", "--out", "runs/metrics.json"]),
+        CliCommand.Of<DistillCommand, DistillSettings>("distill",
+            "Distil a teacher into a few-step student: dmd, fewstep, sgts or phased (Phased DMD).",
+            ["--teacher", "runs/ring8-teacher", "--method", "phased", "--steps", "4", "--phases", "2", "--out", "runs/ring8-phased"]),
+        CliCommand.Of<MergeLoraCommand, MergeLoraSettings>("merge-lora",
+            "Export a LoRA student with its adapters merged into plain weights.",
+            ["--model", "runs/ring8-phased-lora", "--out", "runs/ring8-phased-merged"]),
+        CliCommand.Of<CompareCommand, CompareSettings>("compare",
+            "Distil one teacher with every method and ablation over several seeds; table of exact-distribution metrics.",
+            ["--teacher", "runs/ring8-teacher", "--seeds", "3", "--out", "runs/compare-ring8"]),
+        CliCommand.Of<Toy1dCommand, Toy1dSettings>("toy1d",
+            "The paper's Fig. 2: score matching within a subinterval vs the naive objective, against exact 1D trajectories.",
+            ["--out", "runs/toy1d"]),
+        CliCommand.Of<TrainEncoderCommand, TrainEncoderSettings>("train-encoder",
+            "Train the feature encoder of the diversity/fidelity metrics on a procedural task's true attributes.",
+            ["--task", "glyphs", "--out", "assets/encoders/glyphs"]),
+        CliCommand.Of<BenchCommand, BenchSettings>("bench",
+            "Performance: memory and time per generator update for every method, sampling speed-up, DiT step vs matmul peak, PyTorch reference.",
+            ["--quick", "--out", "runs/bench/bench.json"]),
+        CliCommand.Of<BenchWorkerCommand, BenchWorkerSettings>("bench-worker", "", hidden: true),
+        CliCommand.Of<DemoCommand, DemoSettings>("demo",
+            "The main job: distil the shipped teachers with every method, run the paper's studies in miniature, write runs/demo/report.md and report.json.",
+            ["--out", "runs/demo"], ["--quick"]),
+    ];
+
     private static void Register(IConfigurator config)
     {
         config.SetApplicationName("phased-dmd");
@@ -62,38 +97,7 @@ public static class PhasedDmdApp
         config.AddExample("distill", "--teacher", "runs/ring8-teacher", "--method", "phased", "--out", "runs/ring8-phased");
         config.PropagateExceptions();
         config.UseStrictParsing();   // an unknown or misspelt option is an error, never silently ignored
-        config.AddCommand<TrainTeacherCommand>("train-teacher")
-            .WithDescription("Train a flow-matching teacher: an MLP on an analytic task (gmm1d, ring8, grid9, a mixture JSON) or a DiT on the procedural glyphs (text-to-image) and motion (text-to-video) tasks.")
-            .WithExample("train-teacher", "--task", "ring8", "--out", "runs/ring8-teacher");
-        config.AddCommand<SampleCommand>("sample")
-            .WithDescription("Sample a model directory: points as CSV and a PNG scatter plot; glyphs and motion models as an image grid (seeds × prompts), videos also as an animated PNG.")
-            .WithExample("sample", "--model", "runs/ring8-teacher", "--n", "2000", "--out", "runs/samples.csv");
-        config.AddCommand<EvalCommand>("eval")
-            .WithDescription("Evaluate a model: against the exact mixture (mode coverage, weight TV, off-mode, MMD, log-likelihood), or on glyphs and motion prompt following, layout and motion, and the feature-encoder diversity and Fréchet measures.")
-            .WithExample("eval", "--model", "runs/ring8-teacher", "--out", "runs/metrics.json");
-        config.AddCommand<DistillCommand>("distill")
-            .WithDescription("Distil a teacher into a few-step student: dmd, fewstep, sgts or phased (Phased DMD).")
-            .WithExample("distill", "--teacher", "runs/ring8-teacher", "--method", "phased", "--steps", "4", "--phases", "2", "--out", "runs/ring8-phased");
-        config.AddCommand<MergeLoraCommand>("merge-lora")
-            .WithDescription("Export a LoRA student with its adapters merged into plain weights.")
-            .WithExample("merge-lora", "--model", "runs/ring8-phased-lora", "--out", "runs/ring8-phased-merged");
-        config.AddCommand<CompareCommand>("compare")
-            .WithDescription("Distil one teacher with every method and ablation over several seeds; table of exact-distribution metrics.")
-            .WithExample("compare", "--teacher", "runs/ring8-teacher", "--seeds", "3", "--out", "runs/compare-ring8");
-        config.AddCommand<Toy1dCommand>("toy1d")
-            .WithDescription("The paper's Fig. 2: score matching within a subinterval vs the naive objective, against exact 1D trajectories.")
-            .WithExample("toy1d", "--out", "runs/toy1d");
-        config.AddCommand<TrainEncoderCommand>("train-encoder")
-            .WithDescription("Train the feature encoder of the diversity/fidelity metrics on a procedural task's true attributes.")
-            .WithExample("train-encoder", "--task", "glyphs", "--out", "assets/encoders/glyphs");
-        config.AddCommand<BenchCommand>("bench")
-            .WithDescription("Performance: memory and time per generator update for every method, sampling speed-up, DiT step vs matmul peak, PyTorch reference.")
-            .WithExample("bench", "--quick", "--out", "runs/bench/bench.json");
-        config.AddCommand<BenchWorkerCommand>("bench-worker").IsHidden();
-        config.AddCommand<DemoCommand>("demo")
-            .WithDescription("The main job: distil the shipped teachers with every method, run the paper's studies in miniature, write runs/demo/report.md and report.json.")
-            .WithExample("demo", "--out", "runs/demo")
-            .WithExample("demo", "--quick");
+        foreach (var command in Commands) command.Register(config);
     }
 
     /// <summary>
