@@ -1,15 +1,15 @@
 // Train a small teacher, run it forward, distil it with Phased DMD (4 steps, 2 phases) and sample
-// the student: the library's whole path in a few lines. Usage: UseFromCSharp [work-dir] [updates-per-phase]
+// the student: the library's whole path in a few lines. Usage: UseFromCSharp [new-work-dir] [updates-per-phase]
 using PhasedDmd.Distillation;
 using PhasedDmd.IO;
 using PhasedDmd.Sampling;
 using PhasedDmd.Training;
 using static TorchSharp.torch;
 
-var work = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "phaseddmd-example");
+var work = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), $"phaseddmd-example-{DateTime.Now:yyyyMMdd-HHmmss}");   // a fresh run never overwrites a model
 var updates = args.Length > 1 ? int.Parse(args[1]) : 200;
 
-// 1. A teacher: a flow-matching MLP on the 8-mode ring (any model directory works, e.g. from import or train-teacher).
+// 1. A teacher: a flow-matching MLP on the 8-mode ring (any model directory works, e.g. one from phased-dmd train-teacher).
 var teacherDir = Path.Combine(work, "teacher");
 TeacherTrainer.Train(new TeacherConfig { Task = "ring8", Hidden = 64, Layers = 3, Iterations = 10 * updates, BatchSize = 256 }, teacherDir);
 var (card, teacher) = ModelDirectory.Load(teacherDir);
