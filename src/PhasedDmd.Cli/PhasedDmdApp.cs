@@ -1,3 +1,4 @@
+using PhasedDmd.Training;
 using PhasedDmd.Cli.Support;
 using PhasedDmd.Cli.Commands;
 using Spectre.Console;
@@ -10,7 +11,16 @@ public static class PhasedDmdApp
 {
     public const int UsageError = 2;
 
+    /// <summary>Runs the command line and returns the exit code. In a data-parallel job a failing rank ends the whole job (the others would wait for it).</summary>
     public static int Run(string[] args)
+    {
+        var code = RunCommand(args);
+        if (code is not (0 or 130 or 143)) DataParallel.AbortJob(code);
+        DataParallel.Leave();
+        return code;
+    }
+
+    private static int RunCommand(string[] args)
     {
         var app = new CommandApp();
         app.Configure(Register);
@@ -26,7 +36,7 @@ public static class PhasedDmdApp
         catch (Exception e) when (Unwrap(e) is OperationCanceledException)
         {
             WriteError(Unwrap(e).Message + " (continue with --resume DIR)");
-            return 130;
+            return Interrupts.ExitCode;   // 130 after Ctrl-C, 143 after SIGTERM
         }
         catch (Exception e) when (Unwrap(e) is Training.DivergenceException)
         {
@@ -82,6 +92,9 @@ public static class PhasedDmdApp
             "Performance: memory and time per generator update for every method, sampling speed-up, DiT step vs matmul peak, PyTorch reference.",
             ["--quick", "--out", "runs/bench/bench.json"]),
         CliCommand.Of<BenchWorkerCommand, BenchWorkerSettings>("bench-worker", "", hidden: true),
+        CliCommand.Of<MpiCheckCommand, MpiCheckSettings>("mpi-check",
+            "Check a data-parallel launch (run it under mpiexec): the collectives give known answers, and gradients averaged over the ranks' shares of a fixed batch equal the whole batch's.",
+            ["--batch-size", "64"]),
         CliCommand.Of<DemoCommand, DemoSettings>("demo",
             "The main job: distil the shipped teachers with every method, run the paper's studies in miniature, write runs/demo/report.md and report.json.",
             ["--out", "runs/demo"], ["--quick"]),
@@ -126,5 +139,5 @@ public static class PhasedDmdApp
     }
 
     private static void WriteError(string message)
-        => Console.Error.WriteLine($"error: {message.Split('\n')[0].Trim()}");
+        => Console.Error.WriteLine($"error{(DataParallel.Current is { Rank: > 0 } g ? $" (rank {g.Rank})" : "")}: {message.Split('\n')[0].Trim()}");
 }

@@ -40,6 +40,10 @@ public sealed class BenchSettings : CommandSettings
     [Description("Do not run the PyTorch reference.")]
     public bool SkipPyTorch { get; init; }
 
+    [CommandOption("--mpirun <PATH>")]
+    [Description("Open MPI's launcher for the 2-rank data-parallel rows (default: mpirun on the PATH; none = skip those rows).")]
+    public string Mpirun { get; init; } = "mpirun";
+
     public override ValidationResult Validate()
     {
         if (Threads < 1) return ValidationResult.Error("--threads must be ≥ 1");
@@ -75,19 +79,41 @@ public sealed class BenchCommand : Command<BenchSettings>
         jobs.Add(("efficiency", ["--part", "efficiency", "--warmup", $"{warmup}", "--repeats", $"{repeats}", .. s.Quick ? new[] { "--quick" } : []]));
         jobs.Add(("memory growth", ["--part", "growth", "--updates", $"{growthUpdates}"]));
 
+        // Data parallel: phased K = 2 at each model's global batch on 1 rank × T threads, 1 rank × 1 thread and 2 ranks × 1 thread.
+        var launcher = s.Mpirun == "none" ? null : FindOnPath(s.Mpirun);
+        var parallelJobs = new List<(string Label, int Ranks, string[] Args)>();
+        foreach (var model in models)
+        {
+            string[] Args(int threads) => ["--part", "parallel", "--model", BenchSetup.Name(model), "--case", "phased-K2",
+                                           "--warmup", $"{warmup}", "--repeats", $"{repeats}", "--threads", $"{threads}"];
+            parallelJobs.Add(($"{BenchSetup.Name(model)} 1 rank × {s.Threads} threads", 0, Args(s.Threads)));
+            if (s.Threads != 1) parallelJobs.Add(($"{BenchSetup.Name(model)} 1 rank × 1 thread", 0, Args(1)));
+            if (launcher is not null) parallelJobs.Add(($"{BenchSetup.Name(model)} 2 ranks × 1 thread", 2, Args(1)));
+        }
+
         var outputs = new List<string>();
+        var parallelOutputs = new List<string>();
+        var total = jobs.Count + parallelJobs.Count + 1;
         ConsoleProgress.Run("bench", progress =>
         {
             for (var i = 0; i < jobs.Count; i++)
             {
-                progress(new Training.JobProgress(i, jobs.Count + 1, jobs[i].Label));
+                progress(new Training.JobProgress(i, total, jobs[i].Label));
                 var file = Path.Combine(work, $"{i:00}.json");
                 RunWorker([.. jobs[i].Args, "--threads", $"{s.Threads}", "--out", file]);
                 outputs.Add(file);
             }
-            progress(new Training.JobProgress(jobs.Count, jobs.Count + 1, "pytorch reference"));
+            for (var i = 0; i < parallelJobs.Count; i++)
+            {
+                progress(new Training.JobProgress(jobs.Count + i, total, parallelJobs[i].Label));
+                var file = Path.Combine(work, $"parallel-{i:00}.json");
+                RunWorker([.. parallelJobs[i].Args, "--out", file], parallelJobs[i].Ranks, launcher);
+                parallelOutputs.Add(file);
+            }
+            progress(new Training.JobProgress(total - 1, total, "pytorch reference"));
             return 0;
         });
+        var parallel = parallelOutputs.Select(f => Json.Read<ParallelMeasurement>(f, "bench result")).ToList();
 
         var updates = outputs.Take(models.Count * BenchCase.Standard.Count).Select(f => Json.Read<UpdateMeasurement>(f, "bench result")).ToList();
         var sampling = Json.Read<SamplingMeasurement>(outputs[^3], "bench result");
@@ -106,6 +132,10 @@ public sealed class BenchCommand : Command<BenchSettings>
             Efficiency = efficiency,
             MemoryGrowth = growth,
             PyTorch = pytorch,
+            DataParallel = parallel,
+            DataParallelSkipped = launcher is null ? (s.Mpirun == "none" ? "--mpirun none" : $"{s.Mpirun} not found (install Debian's openmpi-bin)") : null,
+            Scaling = models.Select(m => (BenchSetup.Name(m), ScalingModel.Fit(parallel, BenchSetup.Name(m))))
+                            .Where(p => p.Item2 is not null).ToDictionary(p => p.Item1, p => p.Item2!),
             DmdUpdateRatioOursOverPyTorch = pytorch.Available && oursDmd is not null ? oursDmd.MedianSeconds / pytorch.DmdUpdateSeconds : double.NaN,
             TrainStepRatioOursOverPyTorch = pytorch.Available ? efficiency.MedianStepSeconds / pytorch.TrainStepSeconds : double.NaN,
         };
@@ -121,10 +151,20 @@ public sealed class BenchCommand : Command<BenchSettings>
         return 0;
     }
 
-    /// <summary>Runs one measurement in a fresh process of this same program.</summary>
-    private static void RunWorker(string[] args)
+    /// <summary>Runs one measurement in a fresh process of this same program (under <paramref name="launcher"/> with <paramref name="ranks"/> ranks when ranks > 0).</summary>
+    private static void RunWorker(string[] args, int ranks = 0, string? launcher = null)
     {
         var info = SelfStartInfo();
+        if (ranks > 0)
+        {
+            var self = info.ArgumentList.ToList();
+            info.FileName = launcher!;
+            info.ArgumentList.Clear();
+            foreach (var a in new[] { "-n", $"{ranks}", "--oversubscribe", "--bind-to", "none", SelfStartInfo().FileName }) info.ArgumentList.Add(a);
+            foreach (var a in self) info.ArgumentList.Add(a);
+            info.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
+            info.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
+        }
         info.ArgumentList.Add("bench-worker");
         foreach (var a in args) info.ArgumentList.Add(a);
         info.RedirectStandardError = true;
@@ -135,6 +175,13 @@ public sealed class BenchCommand : Command<BenchSettings>
         p.WaitForExit();
         if (p.ExitCode != 0)
             throw new InvalidOperationException($"benchmark worker ({string.Join(' ', args.Take(6))}) failed with exit code {p.ExitCode}: {err.Result.Trim().Split('\n').LastOrDefault()}");
+    }
+
+    private static string? FindOnPath(string program)
+    {
+        if (program.Contains('/')) return File.Exists(program) ? program : null;
+        return (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, program)).FirstOrDefault(File.Exists);
     }
 
     private static ProcessStartInfo SelfStartInfo()

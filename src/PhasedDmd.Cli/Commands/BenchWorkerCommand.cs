@@ -8,7 +8,7 @@ namespace PhasedDmd.Cli.Commands;
 public sealed class BenchWorkerSettings : CommandSettings
 {
     [CommandOption("--part <PART>")]
-    [Description("update, sampling, efficiency or growth.")]
+    [Description("update, sampling, efficiency, growth or parallel (run under mpirun for more than one rank).")]
     public string Part { get; init; } = "";
 
     [CommandOption("--model <MODEL>")]
@@ -48,6 +48,13 @@ public sealed class BenchWorkerCommand : Command<BenchWorkerSettings>
     public override int Execute(CommandContext context, BenchWorkerSettings s, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(s.Out)) throw new InputException("--out FILE is required");
+        if (s.Part == "parallel")
+        {
+            var sync = Training.DataParallel.Join();
+            var measured = ParallelBenchmark.Measure(BenchSetup.ParseModel(s.Model), BenchCase.Find(s.Case), s.Threads, s.Warmup, s.Repeats, sync);
+            if (sync.Rank == 0) Json.Write(s.Out, measured);
+            return 0;
+        }
         object result = s.Part switch
         {
             "update" => UpdateBenchmark.Measure(BenchSetup.ParseModel(s.Model), BenchCase.Find(s.Case), s.Threads, s.Warmup, s.Repeats),
@@ -55,7 +62,7 @@ public sealed class BenchWorkerCommand : Command<BenchWorkerSettings>
             "efficiency" => EfficiencyBenchmark.Measure(s.Threads, batch: 64, s.Warmup, s.Repeats, s.Quick),
             "growth" => MemoryGrowthBenchmark.Measure(s.Threads, s.Updates, every: Math.Max(1, s.Updates / 100),
                 progress: (done, total) => { if (done % Math.Max(1, total / 10) == 0) Console.Error.WriteLine($"growth: {done}/{total}"); }),
-            _ => throw new InputException($"--part: unknown part '{s.Part}' (expected update, sampling, efficiency or growth)"),
+            _ => throw new InputException($"--part: unknown part '{s.Part}' (expected update, sampling, efficiency, growth or parallel)"),
         };
         Json.Write(s.Out, result);
         return 0;

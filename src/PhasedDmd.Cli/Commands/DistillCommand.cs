@@ -140,15 +140,21 @@ public sealed class DistillCommand : Command<DistillSettings>
             return 0;
         }
         var source = ITeacherSource.Open(settings.Teacher, "--teacher");
+        var sync = DataParallel.Join();
+        var writer = sync.Rank == 0;
+        if (writer && DataParallel.Describe(sync) is { } line) Console.WriteLine(line);
         using (var teacher = source.Load())
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var distiller = new Distiller(config, source.Card, teacher);
-            using var interrupt = Interrupts.OnCtrlC();
+            var distiller = new Distiller(config, source.Card, teacher, sync);
+            using var interrupt = Interrupts.Install();
+            Action<string>? warn = writer ? w => Console.Error.WriteLine($"warning: {w}") : null;
             ConsoleProgress.Run($"distill {config.Method}", p => distiller.Run(settings.OutDir, new RunOptions(settings.Resume is not null, interrupt.Token,
-                w => Console.Error.WriteLine($"warning: {w}"), [new ProgressObserver(p), .. FaultInjection.Observers()])));
-            AnsiConsole.MarkupLine($"[green]student saved[/] to {Markup.Escape(settings.OutDir)} in {clock.Elapsed.TotalSeconds:F1} s " +
-                                   $"({config.Method}, {config.Steps} steps, {distiller.Student.Layout.Phases} phase(s))");
+                warn, [new ProgressObserver(p), .. FaultInjection.Observers()])), show: writer);
+            if (writer)
+                AnsiConsole.MarkupLine($"[green]student saved[/] to {Markup.Escape(settings.OutDir)} in {clock.Elapsed.TotalSeconds:F1} s " +
+                                       $"({config.Method}, {config.Steps} steps, {distiller.Student.Layout.Phases} phase(s))");
+        if (writer && sync is MpiGroup group) Console.WriteLine($"gradients were reduced {group.ReductionPath}; {group.CommunicationSeconds:F1} s in MPI calls on rank 0");
         }
         return 0;
     }

@@ -87,11 +87,16 @@ public sealed class TrainTeacherCommand : Command<TrainTeacherSettings>
             Console.WriteLine(Json.Serialize(config));
             return 0;
         }
+        var sync = DataParallel.Join();
+        var writer = sync.Rank == 0;
+        if (writer && DataParallel.Describe(sync) is { } line) Console.WriteLine(line);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var interrupt = Interrupts.OnCtrlC();
+        using var interrupt = Interrupts.Install();
+        Action<string>? warn = writer ? w => Console.Error.WriteLine($"warning: {w}") : null;
         ConsoleProgress.Run($"train-teacher {config.Task}", p => TeacherTrainer.Train(config, settings.OutDir, new RunOptions(settings.Resume is not null,
-            interrupt.Token, w => Console.Error.WriteLine($"warning: {w}"), [new ProgressObserver(p)])));
-        AnsiConsole.MarkupLine($"[green]teacher saved[/] to {Markup.Escape(settings.OutDir)} in {clock.Elapsed.TotalSeconds:F1} s");
+            interrupt.Token, warn, [new ProgressObserver(p)]), sync), show: writer);
+        if (writer) AnsiConsole.MarkupLine($"[green]teacher saved[/] to {Markup.Escape(settings.OutDir)} in {clock.Elapsed.TotalSeconds:F1} s");
+        if (writer && sync is MpiGroup group) Console.WriteLine($"gradients were reduced {group.ReductionPath}; {group.CommunicationSeconds:F1} s in MPI calls on rank 0");
         return 0;
     }
 }

@@ -6,8 +6,10 @@ namespace PhasedDmd.Cli.Support;
 /// <summary>A Spectre.Console progress bar around a long job that reports <see cref="JobProgress"/>.</summary>
 public static class ConsoleProgress
 {
-    public static T Run<T>(string description, Func<Action<JobProgress>, T> work)
+    /// <param name="show">False runs the job without a bar (the ranks other than 0 of a data-parallel run).</param>
+    public static T Run<T>(string description, Func<Action<JobProgress>, T> work, bool show = true)
     {
+        if (!show) return work(_ => { });
         T result = default!;
         AnsiConsole.Progress()
             .AutoClear(false)

@@ -79,6 +79,29 @@ public static class BenchReport
                           $"Tensors alive on the training thread: {g.LiveTensors[Math.Min(g.LiveTensors.Count - 1, g.LiveTensors.Count / 10)]} after the first tenth, {g.LiveTensors[^1]} at the end (TorchSharp's dispose-scope statistics; models, optimizer states and the current phase's fake score).");
         }
         sb.AppendLine();
+        sb.AppendLine("## Data parallel (phased K = 2, the same global batch)");
+        sb.AppendLine();
+        if (r.DataParallel.Count > 0)
+        {
+            sb.AppendLine("Time per generator update on rank 0 (with its fake updates) and the share of it spent in all-reduce (gradients, finiteness and stop votes, checksums).");
+            sb.AppendLine();
+            sb.AppendLine("| model | ranks × threads | global batch | s / update | updates / s | all-reduce share | transport |");
+            sb.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var row in r.DataParallel)
+                sb.AppendLine($"| {row.Model} | {row.Ranks} × {row.ThreadsPerRank} | {row.GlobalBatch} | {F(row.MedianSeconds, "0.0000")} | {F(row.UpdatesPerSecond, "0.00")} | {F(100 * row.AllreduceShare, "0.0")} % | {row.Transport} |");
+            foreach (var (model, m) in r.Scaling)
+            {
+                sb.AppendLine();
+                sb.AppendLine($"Throughput model for {model} (ranks with their own cores; see ScalingModel): t₁ = {F(m.OneRankSeconds, "0.0000")} s, batch-independent part f = {F(m.FixedSeconds, "0.0000")} s, 2-rank all-reduce A₂ = {F(m.TwoRankAllreduceSeconds, "0.0000")} s.");
+                sb.AppendLine();
+                sb.AppendLine("| ranks | predicted s / update | speed-up over 1 rank | efficiency |");
+                sb.AppendLine("|---|---|---|---|");
+                foreach (var point in m.Predictions)
+                    sb.AppendLine($"| {point.Ranks} | {F(point.Seconds, "0.0000")} | {F(point.Speedup, "0.00")}× | {F(100 * point.Efficiency, "0")} % |");
+            }
+        }
+        if (r.DataParallelSkipped is { } why) { sb.AppendLine(); sb.AppendLine($"2-rank rows skipped: {why}."); }
+        sb.AppendLine();
         sb.AppendLine("## Against PyTorch");
         sb.AppendLine();
         if (r.PyTorch is { Available: true } p)

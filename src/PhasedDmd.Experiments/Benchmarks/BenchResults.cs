@@ -12,6 +12,12 @@ public sealed record BenchResults
     public EfficiencyMeasurement? Efficiency { get; init; }
     public MemoryGrowthMeasurement? MemoryGrowth { get; init; }
     public PyTorchReference? PyTorch { get; init; }
+    /// <summary>Phased K = 2 updates at one global batch on 1 rank × T threads, 1 rank × 1 thread and 2 ranks × 1 thread.</summary>
+    public List<ParallelMeasurement> DataParallel { get; init; } = [];
+    /// <summary>Why the 2-rank rows are missing (no mpirun); null when they ran.</summary>
+    public string? DataParallelSkipped { get; init; }
+    /// <summary>Per model, the throughput model fitted to the data-parallel rows.</summary>
+    public Dictionary<string, ScalingModel> Scaling { get; init; } = [];
     /// <summary>Our DiT DMD update time / the PyTorch reference's (same shapes, threads, batch, fake updates).</summary>
     public double DmdUpdateRatioOursOverPyTorch { get; init; } = double.NaN;
     public double TrainStepRatioOursOverPyTorch { get; init; } = double.NaN;

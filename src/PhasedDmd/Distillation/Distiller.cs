@@ -26,6 +26,9 @@ public sealed class Distiller
     private readonly int _batch;
     private readonly Rollout _rollout;
 
+    /// <summary>How often (in generator updates) the ranks of a data-parallel run compare parameter checksums.</summary>
+    public const int ChecksumEvery = 100;
+
     public Teacher Teacher { get; }
     public StudentGenerator Student { get; }
 
@@ -61,7 +64,7 @@ public sealed class Distiller
     public ModelCard Run(string outDir, RunOptions? options = null)
     {
         options ??= new RunOptions();
-        using var run = RunDirectory.Open(outDir, _config, options.Resume, _sync.Rank == 0, _config.StartPhase, options.Warn);
+        using var run = RunDirectory.Open(outDir, _config, options.Resume, _sync.Rank == 0, _config.StartPhase, options.Warn, _sync.WorldSize);
         List<ITrainingObserver> observers = [.. options.AllObservers];
         if (run.Log is not null) observers.Insert(0, run.Log);
         if (run.ResumedFrom is { } checkpoint)
@@ -70,6 +73,8 @@ public sealed class Distiller
             foreach (var p in Student.parameters()) p.requires_grad_(false);
         }
         long done = run.Start.Done, skipped = run.Start.SkippedUpdates, total = _config.TrainedUpdates(_layout);
+        _sync.RequireIdentical(Teacher.Network.parameters().ToList(), "the teacher");   // e.g. another file on one node
+        _sync.RequireIdentical(Student.parameters().ToList(), "the student");
 
         for (var k = run.Start.Phase; k <= _layout.Phases; k++)
         {
@@ -98,7 +103,12 @@ public sealed class Distiller
                 }
                 Runtime.ReleaseFinalizableNativeObjects();
                 foreach (var o in observers) o.Updated(report);
-                var cancelled = options.Cancel.IsCancellationRequested;
+                if (done % ChecksumEvery == 0)
+                {
+                    _sync.RequireIdentical(phase.Trainable, $"phase {k}'s expert");
+                    _sync.RequireIdentical(phase.Fake.Parameters, $"phase {k}'s fake score");
+                }
+                var cancelled = _sync.AnyTrue(options.Cancel.IsCancellationRequested);   // every rank stops at the same update
                 if (it < iterations && (cancelled || (_config.CheckpointEvery > 0 && done % _config.CheckpointEvery == 0)))
                     Checkpoint(run, observers, k, it, done, skipped, StudentParts().With(phase.Checkpoint()));
                 if (cancelled && it < iterations)
@@ -106,10 +116,12 @@ public sealed class Distiller
             }
             phase.Finish();
             Checkpoint(run, observers, k, iterations, done, skipped, StudentParts(), phaseEnd: true);
-            options.Cancel.ThrowIfCancellationRequested();
+            if (_sync.AnyTrue(options.Cancel.IsCancellationRequested))
+                throw new OperationCanceledException($"interrupted at the end of phase {k}; checkpoint written to {run.Checkpoints.Root}");
         }
 
         var card = StudentCard();
+        _sync.RequireIdentical(Student.parameters().ToList(), "the student");   // what rank 0 saves is every rank's model
         if (run.IsWriter) StudentDirectory.Save(outDir, card, Student);
         run.Finish(done, torch.get_num_threads());
         return card;
@@ -193,7 +205,7 @@ public sealed class Distiller
     private Tensor? DrawCondition() => _conditions?.Sample(_batch, _rng).to(_device);
 
     /// <summary>The run's share of every checkpoint: the student's weights and the random stream.</summary>
-    private CheckpointParts StudentParts() => new CheckpointParts().Module("student", Student).Rng("rng", _rng);
+    private CheckpointParts StudentParts() => new CheckpointParts().Module("student", Student).Rng("rng", _rng, _sync);
 
     /// <summary>A checkpoint after update <paramref name="iteration"/> of phase k; at the phase's end it records the start of phase k + 1.</summary>
     private static void Checkpoint(RunDirectory run, List<ITrainingObserver> observers, int k, int iteration, long done, long skipped,

@@ -17,8 +17,12 @@ public static class PhaseLosses
     /// </summary>
     public static Tensor FakeScore(NoiseSchedule schedule, FakeScore fake, Tensor xs, Tensor t, double s, Tensor? condition,
                                    FakeObjective objective, double clampMax, Generator rng)
+        => FakeScore(schedule, fake, xs, t, s, condition, objective, clampMax, torch.randn(xs.shape, generator: rng).to(xs.device));
+
+    /// <summary>The fake score's loss with the re-noising noise ε' given (one row per sample).</summary>
+    public static Tensor FakeScore(NoiseSchedule schedule, FakeScore fake, Tensor xs, Tensor t, double s, Tensor? condition,
+                                   FakeObjective objective, double clampMax, Tensor eps)
     {
-        var eps = torch.randn(xs.shape, generator: rng).to(xs.device);
         var tb = ProbabilityFlow.PerSample(t, xs);
         var sb = torch.full_like(tb, s);
         var xt = SubintervalScoreMatching.ForwardKernel(schedule, xs, eps, tb, sb);
@@ -39,10 +43,18 @@ public static class PhaseLosses
     public static (Tensor Loss, double Scale) Generator(NoiseSchedule schedule, Teacher teacher, FakeScore fake, Tensor xs, Tensor x0Student,
                                                         Tensor t, double s, Tensor? condition, DmdLoss loss, Generator rng)
     {
+        Tensor eps;
+        using (torch.no_grad()) eps = torch.randn(xs.shape, generator: rng).to(xs.device);
+        return Generator(schedule, teacher, fake, xs, x0Student, t, s, condition, loss, eps);
+    }
+
+    /// <summary>The generator's surrogate loss with the noise ε that noises x_s to x_t given (one row per sample).</summary>
+    public static (Tensor Loss, double Scale) Generator(NoiseSchedule schedule, Teacher teacher, FakeScore fake, Tensor xs, Tensor x0Student,
+                                                        Tensor t, double s, Tensor? condition, DmdLoss loss, Tensor eps)
+    {
         Tensor vTeacher, vFake, xt, tb, sb;
         using (torch.no_grad())
         {
-            var eps = torch.randn(xs.shape, generator: rng).to(xs.device);
             tb = ProbabilityFlow.PerSample(t, xs);
             sb = torch.full_like(tb, s);
             xt = SubintervalScoreMatching.ForwardKernel(schedule, xs.detach(), eps, tb, sb);

@@ -12,6 +12,7 @@ namespace PhasedDmd.Training;
 public sealed class CheckpointParts
 {
     private readonly List<(string File, Action<string> Save, Action<string> Load)> _parts = [];
+    private readonly List<Action> _collect = [];
 
     /// <summary>A module's parameters and buffers, as <c>NAME.safetensors</c> (loaded strictly).</summary>
     public CheckpointParts Module(string name, nn.Module module)
@@ -25,27 +26,53 @@ public sealed class CheckpointParts
     public CheckpointParts Ema(string name, Ema? ema)
         => ema is null ? this : Add($"{name}.safetensors", ema.Save, ema.Load);
 
-    /// <summary>A random generator's state, as <c>NAME.safetensors</c>.</summary>
-    public CheckpointParts Rng(string name, Generator rng) => Add($"{name}.safetensors",
-        path =>
+    /// <summary>
+    /// A random generator's state, as <c>NAME.safetensors</c>. In a data-parallel run every rank has its
+    /// own stream: rank 0 writes them all (rank r's as <c>NAME-rankR.safetensors</c>, gathered by
+    /// <see cref="Collect"/>), and each rank loads its own.
+    /// </summary>
+    public CheckpointParts Rng(string name, Generator rng, IGradientSync? sync = null)
+    {
+        sync ??= SingleProcess.Instance;
+        string File(int rank) => rank == 0 ? $"{name}.safetensors" : $"{name}-rank{rank}.safetensors";
+        byte[][] states = [];
+        _collect.Add(() =>
         {
             using var state = rng.get_state();
-            Safetensors.SaveStateDict(path, new Dictionary<string, Tensor> { ["cpu"] = state });
-        },
-        path =>
-        {
-            var state = Safetensors.LoadStateDict(path);
-            rng.set_state(state["cpu"]);
-            foreach (var t in state.Values) t.Dispose();
+            states = sync.AllGather(state.bytes.ToArray());
         });
+        return Add(File(sync.Rank),
+            path =>
+            {
+                for (var r = 0; r < states.Length; r++)
+                {
+                    using var state = tensor(states[r], dtype: ScalarType.Byte);
+                    Safetensors.SaveStateDict(Path.Combine(Path.GetDirectoryName(path)!, File(r)), new Dictionary<string, Tensor> { ["cpu"] = state });
+                }
+            },
+            path =>
+            {
+                var state = Safetensors.LoadStateDict(path);
+                rng.set_state(state["cpu"]);
+                foreach (var t in state.Values) t.Dispose();
+            });
+    }
 
     /// <summary>Every piece of <paramref name="other"/> too (e.g. a phase's state beside the student's).</summary>
     public CheckpointParts With(CheckpointParts other)
     {
         _parts.AddRange(other._parts);
+        _collect.AddRange(other._collect);
         return this;
     }
 
+    /// <summary>Gathers what other ranks hold (their random streams) to the writer; every rank calls it before a checkpoint.</summary>
+    public void Collect()
+    {
+        foreach (var c in _collect) c();
+    }
+
+    /// <summary>Writes every piece into <paramref name="dir"/> (after <see cref="Collect"/>).</summary>
     public void SaveTo(string dir)
     {
         foreach (var (file, save, _) in _parts) save(Path.Combine(dir, file));

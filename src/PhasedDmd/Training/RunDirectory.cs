@@ -38,8 +38,12 @@ public sealed class RunDirectory : IDisposable
     /// <summary>Wall seconds of the run so far, counting the time before an interruption.</summary>
     public double Seconds => _earlierSeconds + _clock.Elapsed.TotalSeconds;
 
-    private RunDirectory(string dir, string hash, bool isWriter, string? resumedFrom, RunProgress start)
+    /// <summary>How many ranks train this run (each checkpoint records it; resuming needs the same number).</summary>
+    public int WorldSize { get; }
+
+    private RunDirectory(string dir, string hash, bool isWriter, string? resumedFrom, RunProgress start, int worldSize)
     {
+        WorldSize = worldSize;
         Dir = dir;
         ConfigHash = hash;
         IsWriter = isWriter;
@@ -52,7 +56,9 @@ public sealed class RunDirectory : IDisposable
 
     /// <summary>Opens <paramref name="dir"/> for a fresh run of <paramref name="config"/>, or to resume it.</summary>
     /// <param name="firstPhase">The phase a fresh run starts in.</param>
-    public static RunDirectory Open<TConfig>(string dir, TConfig config, bool resume, bool isWriter = true, int firstPhase = 1, Action<string>? warn = null)
+    /// <param name="worldSize">The number of data-parallel ranks; a checkpoint written by another number is refused.</param>
+    public static RunDirectory Open<TConfig>(string dir, TConfig config, bool resume, bool isWriter = true, int firstPhase = 1, Action<string>? warn = null,
+                                             int worldSize = 1)
     {
         var hash = RunState.Hash(config);
         var logPath = Path.Combine(dir, ModelDirectory.LogFile);
@@ -65,26 +71,34 @@ public sealed class RunDirectory : IDisposable
                 Json.Write(Path.Combine(dir, ModelDirectory.RunConfigFile), config);
                 if (File.Exists(logPath)) File.Delete(logPath);
             }
-            return new RunDirectory(dir, hash, isWriter, null, new RunProgress(firstPhase, 0, 0, hash, 0, 0));
+            return new RunDirectory(dir, hash, isWriter, null, new RunProgress(firstPhase, 0, 0, hash, 0, 0, worldSize), worldSize);
         }
         RunState.RequireSameConfig(Json.Read<TConfig>(Path.Combine(dir, ModelDirectory.RunConfigFile), "saved config"), config, dir);
         var latest = new CheckpointStore(Path.Combine(dir, CheckpointsFolder)).LatestValid(warn)
                      ?? throw new InputException($"resume: no intact checkpoint in {Path.Combine(dir, CheckpointsFolder)}");
         var progress = RunState.ReadProgress(latest.Path);
         if (progress.ConfigHash != hash) throw new InputException($"resume: checkpoint {latest.Path} was written by a different config");
+        var savedRanks = Math.Max(1, progress.WorldSize);
+        if (savedRanks != worldSize)
+            throw new InputException($"resume: checkpoint {latest.Path} was written by {Ranks(savedRanks)} and this run has {Ranks(worldSize)}; " +
+                                     $"resume with {Ranks(savedRanks)} (every rank's random stream is in the checkpoint, so only the same number continues exactly)");
         if (isWriter) TrainingLog.TruncateAfter(logPath, progress.Done);
-        return new RunDirectory(dir, hash, isWriter, latest.Path, progress);
+        return new RunDirectory(dir, hash, isWriter, latest.Path, progress, worldSize);
     }
 
+    private static string Ranks(int n) => n == 1 ? "1 rank" : $"{n} ranks";
+
     /// <summary>
-    /// Writes a checkpoint of <paramref name="parts"/> with the run's progress (rank 0; the log is
-    /// flushed first, so a crash never leaves a checkpoint ahead of its log).
+    /// Writes a checkpoint of <paramref name="parts"/> with the run's progress. Every rank calls it (the
+    /// parts gather the other ranks' random streams); rank 0 writes. The log is flushed first, so a
+    /// crash never leaves a checkpoint ahead of its log.
     /// </summary>
     public void Checkpoint(int phase, int iteration, long done, long skipped, CheckpointParts parts)
     {
+        parts.Collect();
         if (!IsWriter) return;
         Log!.Flush();
-        var progress = new RunProgress(phase, iteration, done, ConfigHash, Seconds, skipped);
+        var progress = new RunProgress(phase, iteration, done, ConfigHash, Seconds, skipped, WorldSize);
         Checkpoints.Save(done, d =>
         {
             parts.SaveTo(d);

@@ -2,7 +2,7 @@ using TorchSharp.Modules;
 
 namespace PhasedDmd.Training;
 
-/// <summary>One process: averaging over one process is the identity.</summary>
+/// <summary>One process: every collective operation over one process is the identity.</summary>
 public sealed class SingleProcess : IGradientSync
 {
     public static readonly SingleProcess Instance = new();
@@ -10,4 +10,7 @@ public sealed class SingleProcess : IGradientSync
     public int WorldSize => 1;
     public void AverageGradients(IReadOnlyList<Parameter> parameters) { }
     public bool AllFinite(bool localFinite) => localFinite;
+    public bool AnyTrue(bool local) => local;
+    public byte[][] AllGather(byte[] local) => [local];
+    public void RequireIdentical(IReadOnlyList<Parameter> parameters, string what) { }
 }

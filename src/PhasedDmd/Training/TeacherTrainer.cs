@@ -15,6 +15,9 @@ namespace PhasedDmd.Training;
 /// </summary>
 public static class TeacherTrainer
 {
+    /// <summary>How often (in iterations) the ranks of a data-parallel run compare parameter checksums.</summary>
+    public const int ChecksumEvery = 100;
+
     /// <summary>
     /// Trains the teacher of <paramref name="config"/> into <paramref name="outDir"/> (or resumes it there),
     /// checkpointing every CheckpointEvery iterations and when cancelled, and writes its model directory.
@@ -33,7 +36,7 @@ public static class TeacherTrainer
         var schedule = config.ResolveSchedule();
         var device = Runtime.Configure(config.Seed, config.Threads, config.Device);
         using var generator = Runtime.RankGenerator(config.Seed, sync.Rank);
-        using var run = RunDirectory.Open(outDir, config, options.Resume, sync.Rank == 0, warn: options.Warn);
+        using var run = RunDirectory.Open(outDir, config, options.Resume, sync.Rank == 0, warn: options.Warn, worldSize: sync.WorldSize);
         List<ITrainingObserver> observers = [.. options.AllObservers];
         if (run.Log is not null) observers.Insert(0, run.Log);
 
@@ -45,8 +48,9 @@ public static class TeacherTrainer
         var parameters = model.parameters().ToList();
         var sampler = TimestepSampler.Full(config.TrainShift, config.TMin);
         Func<int, Generator, (Tensor, Tensor)> data = procedural is not null ? procedural.SampleTraining : (n, g) => mixture!.Sample(n, g);
-        var parts = new CheckpointParts().Module("model", model).Optimizer("optimizer", optimizer).Ema("ema", ema).Rng("rng", generator);
+        var parts = new CheckpointParts().Module("model", model).Optimizer("optimizer", optimizer).Ema("ema", ema).Rng("rng", generator, sync);
         if (run.ResumedFrom is { } checkpoint) parts.LoadFrom(checkpoint);
+        sync.RequireIdentical(parameters, "the teacher's initial weights");
         var first = run.Start.Iteration + 1;
         foreach (var o in observers) o.PhaseStarted(1, first);
 
@@ -78,7 +82,8 @@ public static class TeacherTrainer
             }
             Runtime.ReleaseFinalizableNativeObjects();
             foreach (var o in observers) o.Updated(report);
-            var cancelled = options.Cancel.IsCancellationRequested;
+            if (it % ChecksumEvery == 0) sync.RequireIdentical(parameters, "the teacher");
+            var cancelled = sync.AnyTrue(options.Cancel.IsCancellationRequested);   // every rank stops at the same iteration
             if (it < config.Iterations && (cancelled || (config.CheckpointEvery > 0 && it % config.CheckpointEvery == 0)))
             {
                 run.Checkpoint(1, it, it, 0, parts);
@@ -96,6 +101,7 @@ public static class TeacherTrainer
             Sampling = new SamplingDefaults(config.SampleSteps, config.SampleSolver, model.IsConditional ? config.SampleCfg : 1.0),
         };
         ema?.CopyTo(model);
+        sync.RequireIdentical(parameters, "the teacher");   // what rank 0 saves is every rank's model
         if (run.IsWriter) ModelDirectory.Save(outDir, card, model);
         run.Finish(config.Iterations, torch.get_num_threads());
         return card;

@@ -90,6 +90,29 @@ public class ResumeTests(ResumeFixture fixture) : IClassFixture<ResumeFixture>
         Assert.Equal(80, steps[^1]);
     }
 
+    [LinuxFact]
+    public async Task Sigterm_mid_phase_writes_a_checkpoint_exits_143_and_the_resumed_run_matches()
+    {
+        var dir = Path.Combine(TestUtil.TempDir(), "run");
+        using (var p = Start(null, "distill", "--teacher", fixture.Teacher, "--config", fixture.Config, "--out", dir))
+        {
+            var err = p.StandardError.ReadToEndAsync();
+            _ = p.StandardOutput.ReadToEndAsync();
+            var store = new CheckpointStore(Path.Combine(dir, "checkpoints"));
+            var clock = Stopwatch.StartNew();
+            while (!p.HasExited && store.List().FirstOrDefault().Step < 15 && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(20);
+            Assert.False(p.HasExited, "the run finished before it could be signalled");
+            Distributed.Mpi.Signal(p.Id, 15);
+            Assert.True(p.WaitForExit(60_000), "no exit within a minute of SIGTERM");
+            Assert.Equal(143, p.ExitCode);
+            Assert.Contains("SIGTERM", await err);
+        }
+        Assert.False(File.Exists(Path.Combine(dir, ModelDirectory.WeightsFile)));
+        var (code, stderr) = Cli(null, "distill", "--teacher", fixture.Teacher, "--resume", dir);
+        Assert.True(code == 0, stderr);
+        AssertSameWeights(dir);
+    }
+
     [Fact]
     public void Killed_exactly_at_the_phase_boundary_then_resumed_matches_and_survives_a_corrupted_checkpoint()
     {

@@ -20,6 +20,9 @@ public class RunProtocolTests(SmallTeacherFixture fixture) : IClassFixture<Small
         public int FiniteVotes { get; private set; }
         public void AverageGradients(IReadOnlyList<Parameter> parameters) => AveragedSizes.Add(parameters.Count);
         public bool AllFinite(bool localFinite) { FiniteVotes++; return localFinite && finite; }
+        public bool AnyTrue(bool local) => local;
+        public byte[][] AllGather(byte[] local) => [.. Enumerable.Repeat(local, worldSize)];
+        public void RequireIdentical(IReadOnlyList<Parameter> parameters, string what) { }
     }
 
     private static DistillConfig Tiny => new()
