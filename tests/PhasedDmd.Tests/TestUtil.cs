@@ -49,6 +49,16 @@ internal static class TestUtil
         throw new InvalidOperationException("PhasedDmd.slnx not found above " + AppContext.BaseDirectory);
     }
 
+    /// <summary>The model weights in <paramref name="actualDir"/> equal those in <paramref name="expectedDir"/> within 1e-5 (the exact-resume criterion).</summary>
+    public static void AssertSameWeights(string expectedDir, string actualDir)
+    {
+        var expected = TorchSharp.PyBridge.Safetensors.LoadStateDict(Path.Combine(expectedDir, PhasedDmd.IO.ModelDirectory.WeightsFile));
+        var actual = TorchSharp.PyBridge.Safetensors.LoadStateDict(Path.Combine(actualDir, PhasedDmd.IO.ModelDirectory.WeightsFile));
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        var worst = expected.Max(kv => MaxAbs(kv.Value, actual[kv.Key]));
+        Assert.True(worst <= 1e-5, $"max |Δw| = {worst}");
+    }
+
     public static string TempDir(string prefix = "pdmd")
     {
         var dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");

@@ -91,9 +91,27 @@ public sealed class BenchCommand : Command<BenchSettings>
             if (launcher is not null) parallelJobs.Add(($"{BenchSetup.Name(model)} 2 ranks × 1 thread", 2, Args(1)));
         }
 
+        // An imported TorchScript teacher against the native one: the ring8 MLP written in PyTorch.
+        var python = FindPython(s);
+        string? torchScriptSkipped = models.Contains(BenchModel.Mlp) ? null : "the mlp model is not benchmarked";
+        string? script = null;
+        if (torchScriptSkipped is null)
+        {
+            var writer = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(s.Reference))!, "torchscript_mlp.py");
+            if (python is null) torchScriptSkipped = "no Python with torch found to write the TorchScript MLP";
+            else if (!File.Exists(writer)) torchScriptSkipped = $"{writer} not found (run bench from the repository root)";
+            else
+            {
+                script = Path.Combine(work, "mlp.pt");
+                var (code, err) = RunProcess(python, [writer, script]);
+                if (code != 0) { torchScriptSkipped = $"torchscript_mlp.py failed (exit {code}): {err}"; script = null; }
+            }
+        }
+
         var outputs = new List<string>();
         var parallelOutputs = new List<string>();
-        var total = jobs.Count + parallelJobs.Count + 1;
+        string? torchScriptOutput = null;
+        var total = jobs.Count + parallelJobs.Count + 2;
         ConsoleProgress.Run("bench", progress =>
         {
             for (var i = 0; i < jobs.Count; i++)
@@ -110,6 +128,13 @@ public sealed class BenchCommand : Command<BenchSettings>
                 RunWorker([.. parallelJobs[i].Args, "--out", file], parallelJobs[i].Ranks, launcher);
                 parallelOutputs.Add(file);
             }
+            if (script is not null)
+            {
+                progress(new Training.JobProgress(total - 2, total, "mlp imported from TorchScript"));
+                torchScriptOutput = Path.Combine(work, "torchscript.json");
+                RunWorker(["--part", "torchscript", "--script", script, "--case", "phased-K2", "--warmup", $"{warmup}", "--repeats", $"{repeats}",
+                           "--threads", $"{s.Threads}", "--out", torchScriptOutput]);
+            }
             progress(new Training.JobProgress(total - 1, total, "pytorch reference"));
             return 0;
         });
@@ -121,6 +146,8 @@ public sealed class BenchCommand : Command<BenchSettings>
         var growth = Json.Read<MemoryGrowthMeasurement>(outputs[^1], "bench result");
         var pytorch = s.SkipPyTorch ? new PyTorchReference(false, "--skip-pytorch") : RunPyTorch(s, warmup, repeats, work);
         var oursDmd = updates.FirstOrDefault(u => u.Model == "dit" && u.Case == "dmd");
+        var imported = torchScriptOutput is null ? null : Json.Read<UpdateMeasurement>(torchScriptOutput, "bench result");
+        var native = updates.FirstOrDefault(u => u.Model == "mlp" && u.Case == "phased-K2");
         var results = new BenchResults
         {
             Quick = s.Quick,
@@ -132,6 +159,9 @@ public sealed class BenchCommand : Command<BenchSettings>
             Efficiency = efficiency,
             MemoryGrowth = growth,
             PyTorch = pytorch,
+            TorchScriptUpdate = imported,
+            TorchScriptOverNativeUpdateRatio = imported is not null && native is not null ? imported.MedianSeconds / native.MedianSeconds : double.NaN,
+            TorchScriptSkipped = torchScriptSkipped,
             DataParallel = parallel,
             DataParallelSkipped = launcher is null ? (s.Mpirun == "none" ? "--mpirun none" : $"{s.Mpirun} not found (install Debian's openmpi-bin)") : null,
             Scaling = models.Select(m => (BenchSetup.Name(m), ScalingModel.Fit(parallel, BenchSetup.Name(m))))
@@ -200,7 +230,7 @@ public sealed class BenchCommand : Command<BenchSettings>
     private static PyTorchReference RunPyTorch(BenchSettings s, int warmup, int repeats, string work)
     {
         if (!File.Exists(s.Reference)) return new PyTorchReference(false, $"reference script not found at {s.Reference} (run bench from the repository root or pass --reference)");
-        var python = s.Python is not null ? (CanImportTorch(s.Python) ? s.Python : null) : new[] { "/usr/bin/python3", "python3" }.FirstOrDefault(CanImportTorch);
+        var python = FindPython(s);
         if (python is null)
             return new PyTorchReference(false, "no Python with torch found (install Debian's python3-torch and libopenblas0-pthread: see README, Performance)");
         PyTorchReference? best = null;
@@ -246,6 +276,20 @@ public sealed class BenchCommand : Command<BenchSettings>
         var info = match.Success ? $"BLAS_INFO={match.Groups[1].Value}" : "BLAS_INFO=?";
         var resolved = File.Exists("/usr/lib/x86_64-linux-gnu/libblas.so.3") ? new FileInfo("/usr/lib/x86_64-linux-gnu/libblas.so.3").ResolveLinkTarget(true)?.FullName : null;
         return $"{info} → {resolved ?? "libblas.so.3"} (OpenBLAS core type {coreType ?? "auto"})";
+    }
+
+    private static string? FindPython(BenchSettings s)
+        => s.Python is not null ? (CanImportTorch(s.Python) ? s.Python : null) : new[] { "/usr/bin/python3", "python3" }.FirstOrDefault(CanImportTorch);
+
+    private static (int Code, string Error) RunProcess(string program, string[] args)
+    {
+        var info = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var p = Process.Start(info)!;
+        var err = p.StandardError.ReadToEndAsync();
+        p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, err.Result.Trim().Split('\n').LastOrDefault() ?? "");
     }
 
     private static bool CanImportTorch(string python)

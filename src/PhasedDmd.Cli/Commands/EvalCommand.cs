@@ -13,6 +13,10 @@ public sealed class EvalSettings : ModelSamplingSettings
     [System.ComponentModel.Description("glyphs teachers: also noise real images to each start time (comma-separated, e.g. 0.5,0.7,0.9,1), denoise them with the teacher and report the character accuracy per start time.")]
     public string? DenoisingCurve { get; init; }
 
+    [CommandOption("--mixture <FILE>")]
+    [System.ComponentModel.Description("Score the samples against this Gaussian mixture (JSON as for train-teacher) instead of the task's own; e.g. for a teacher imported from TorchScript, whose task has none.")]
+    public string? Mixture { get; init; }
+
     [CommandOption("--encoder <DIR>")]
     [System.ComponentModel.Description("glyphs/motion: the feature encoder for the diversity, composition and Fréchet measures (default assets/encoders/<task> when it exists; train one with train-encoder).")]
     public string? Encoder { get; init; }
@@ -31,6 +35,7 @@ public sealed class EvalCommand : Command<EvalSettings>
             throw new InputException("--denoising-curve: only for glyphs teachers (many-step models)");
         if (card.Task.Name is "glyphs" or "motion")
         {
+            if (settings.Mixture is not null) throw new InputException("--mixture: glyphs and motion models are scored on their prompt grid, not against a mixture");
             using var evaluation = new PromptGridEvaluation(card.Task.Name, PromptGridEvaluation.EvaluationPrompts(card.Task.Name), seeds: 8,
                 settings.Encoder ?? EncoderTraining.Shipped(card.Task.Name), "--encoder");
             using var grid = evaluation.Sample(model, options);
@@ -55,8 +60,10 @@ public sealed class EvalCommand : Command<EvalSettings>
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(settings.Out)}");
             return 0;
         }
-        if (card.Task.Mixture is not { } mixture)
-            throw new InputException($"eval: task '{card.Task.Name}' has no exact distribution to compare with");
+        var mixture = settings.Mixture is { } file ? PhasedDmd.Data.GaussianMixture.Load(file) : card.Task.Mixture
+            ?? throw new InputException($"eval: task '{card.Task.Name}' has no exact distribution to compare with (give one with --mixture FILE)");
+        if (mixture.Dim != card.Network.SampleShape.Aggregate(1L, (a, b) => a * b))
+            throw new InputException($"--mixture: the mixture has dimension {mixture.Dim} but the model's samples have shape [{string.Join(", ", card.Network.SampleShape)}]");
         using (var samples = ModelSampling.Sample(model, options))
         {
             var metrics = MixtureMetrics.Evaluate(mixture, samples, options.Seed);

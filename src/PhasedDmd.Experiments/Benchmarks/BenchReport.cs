@@ -79,6 +79,22 @@ public static class BenchReport
                           $"Tensors alive on the training thread: {g.LiveTensors[Math.Min(g.LiveTensors.Count - 1, g.LiveTensors.Count / 10)]} after the first tenth, {g.LiveTensors[^1]} at the end (TorchSharp's dispose-scope statistics; models, optimizer states and the current phase's fake score).");
         }
         sb.AppendLine();
+        sb.AppendLine("## A teacher imported from TorchScript");
+        sb.AppendLine();
+        if (r.TorchScriptUpdate is { } ts)
+        {
+            var native = r.Updates.FirstOrDefault(u => u.Model == "mlp" && u.Case == ts.Case);
+            sb.AppendLine("The ring8 MLP (128 × 4) written in PyTorch (`benchmarks/torchscript_mlp.py`), imported with `import-teacher`, against the same architecture built natively; phased K = 2 updates, each in a fresh process.");
+            sb.AppendLine();
+            sb.AppendLine("| teacher | batch | fake updates | s / update | peak RSS MiB |");
+            sb.AppendLine("|---|---|---|---|---|");
+            if (native is not null) sb.AppendLine($"| native MLP | {native.Batch} | {native.FakeUpdates} | {F(native.MedianSeconds, "0.0000")} | {F(native.PeakRssMiB, "0")} |");
+            sb.AppendLine($"| TorchScript MLP | {ts.Batch} | {ts.FakeUpdates} | {F(ts.MedianSeconds, "0.0000")} | {F(ts.PeakRssMiB, "0")} |");
+            sb.AppendLine();
+            sb.AppendLine($"Imported / native: **{F(r.TorchScriptOverNativeUpdateRatio, "0.00")}×**.");
+        }
+        else sb.AppendLine($"Skipped: {r.TorchScriptSkipped ?? "not run"}.");
+        sb.AppendLine();
         sb.AppendLine("## Data parallel (phased K = 2, the same global batch)");
         sb.AppendLine();
         if (r.DataParallel.Count > 0)

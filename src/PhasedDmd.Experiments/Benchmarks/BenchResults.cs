@@ -12,6 +12,12 @@ public sealed record BenchResults
     public EfficiencyMeasurement? Efficiency { get; init; }
     public MemoryGrowthMeasurement? MemoryGrowth { get; init; }
     public PyTorchReference? PyTorch { get; init; }
+    /// <summary>Phased K = 2 updates of the ring8 MLP written in PyTorch and imported from TorchScript (the native row is in <see cref="Updates"/>).</summary>
+    public UpdateMeasurement? TorchScriptUpdate { get; init; }
+    /// <summary>Imported / native time per phased K = 2 update of the same MLP architecture.</summary>
+    public double TorchScriptOverNativeUpdateRatio { get; init; } = double.NaN;
+    /// <summary>Why the imported row is missing; null when it ran.</summary>
+    public string? TorchScriptSkipped { get; init; }
     /// <summary>Phased K = 2 updates at one global batch on 1 rank × T threads, 1 rank × 1 thread and 2 ranks × 1 thread.</summary>
     public List<ParallelMeasurement> DataParallel { get; init; } = [];
     /// <summary>Why the 2-rank rows are missing (no mpirun); null when they ran.</summary>

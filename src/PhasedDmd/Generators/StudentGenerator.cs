@@ -53,7 +53,10 @@ public sealed class StudentGenerator : nn.Module
     private static void AttachLora(VelocityModel expert, StudentSpec spec, Generator? rng)
     {
         foreach (var p in expert.parameters()) p.requires_grad_(false);
-        foreach (var (_, layer) in expert.AdaptableLayers()) layer.AttachAdapter(spec.LoraRank, spec.LoraAlpha, rng);
+        var layers = expert.AdaptableLayers().ToList();
+        if (layers.Count == 0)
+            throw new InputException($"experts: lora needs linear layers the project can wrap, and this {expert.Spec.GetType().Name.Replace("Spec", "")} network has none (TorchScript modules are sealed); use full experts");
+        foreach (var (_, layer) in layers) layer.AttachAdapter(spec.LoraRank, spec.LoraAlpha, rng);
     }
 
     public static void CopyWeights(nn.Module from, nn.Module to)

@@ -61,6 +61,7 @@ public static class ModelDirectory
     public static void Save(string dir, ModelCard card, VelocityModel model)
     {
         Directory.CreateDirectory(dir);
+        CopyScript(card.Network, dir);
         SaveWeights(model, Path.Combine(dir, WeightsFile));
         Json.Write(Path.Combine(dir, CardFile), card);
     }
@@ -75,6 +76,15 @@ public static class ModelDirectory
             throw new InputException($"{option}: {dir} already holds a model ({CardFile}); choose a new directory, delete it, or resume the interrupted run in place");
     }
 
+    /// <summary>A TorchScript network's file travels with every model directory built on it (teacher and students).</summary>
+    public static void CopyScript(ModelSpec network, string dir)
+    {
+        if (network is not TorchScriptSpec ts) return;
+        var target = Path.Combine(dir, ts.Script);
+        if (Path.GetFullPath(ts.ScriptPath) == Path.GetFullPath(target)) return;
+        AtomicFile.Write(target, temp => File.Copy(ts.ScriptPath, temp, overwrite: true));
+    }
+
     public static ModelCard ReadCard(string dir)
     {
         if (!Directory.Exists(dir)) throw new InputException($"model directory not found: {dir}");
@@ -83,7 +93,7 @@ public static class ModelDirectory
             throw new InputException($"{Path.Combine(dir, CardFile)}: not a PhasedDmd model card (format '{card.Format}')");
         if (card.Task is null || card.Network is null)
             throw new InputException($"{Path.Combine(dir, CardFile)}: 'task' and 'network' are required");
-        return card;
+        return card.Network is TorchScriptSpec ts ? card with { Network = ts with { Directory = Path.GetFullPath(dir) } } : card;
     }
 
     /// <summary>Loads a single-network model (a teacher) with its card.</summary>

@@ -11,6 +11,7 @@ public static class StudentDirectory
     public static void Save(string dir, ModelCard card, StudentGenerator student)
     {
         Directory.CreateDirectory(dir);
+        ModelDirectory.CopyScript(card.Network, dir);
         ModelDirectory.SaveWeights(student, Path.Combine(dir, ModelDirectory.WeightsFile));
         Json.Write(Path.Combine(dir, ModelDirectory.CardFile), card);
     }

@@ -6,6 +6,7 @@ namespace PhasedDmd.Models;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
 [JsonDerivedType(typeof(MlpSpec), "mlp")]
 [JsonDerivedType(typeof(DitSpec), "dit")]
+[JsonDerivedType(typeof(TorchScriptSpec), "torchscript")]
 public abstract record ModelSpec
 {
     public abstract VelocityModel Build();

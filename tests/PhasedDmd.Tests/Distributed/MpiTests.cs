@@ -253,12 +253,5 @@ public class MpiTests(MpiFixture fixture) : IClassFixture<MpiFixture>
         Assert.False(job.Process.HasExited, $"the run finished before it could be interrupted: {job.Output}");
     }
 
-    private void AssertSameWeights(string dir)
-    {
-        var expected = Safetensors.LoadStateDict(Path.Combine(fixture.Reference, ModelDirectory.WeightsFile));
-        var actual = Safetensors.LoadStateDict(Path.Combine(dir, ModelDirectory.WeightsFile));
-        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
-        var worst = expected.Max(kv => TestUtil.MaxAbs(kv.Value, actual[kv.Key]));
-        Assert.True(worst <= 1e-5, $"max |Δw| = {worst}");
-    }
+    private void AssertSameWeights(string dir) => TestUtil.AssertSameWeights(fixture.Reference, dir);
 }

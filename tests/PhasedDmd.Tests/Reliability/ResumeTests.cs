@@ -58,14 +58,7 @@ public class ResumeTests(ResumeFixture fixture) : IClassFixture<ResumeFixture>
         return Process.Start(info)!;
     }
 
-    private void AssertSameWeights(string dir)
-    {
-        var expected = Safetensors.LoadStateDict(Path.Combine(fixture.Reference, ModelDirectory.WeightsFile));
-        var actual = Safetensors.LoadStateDict(Path.Combine(dir, ModelDirectory.WeightsFile));
-        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
-        var worst = expected.Max(kv => TestUtil.MaxAbs(kv.Value, actual[kv.Key]));
-        Assert.True(worst <= 1e-5, $"max |Δw| = {worst}");
-    }
+    private void AssertSameWeights(string dir) => TestUtil.AssertSameWeights(fixture.Reference, dir);
 
     [Fact]
     public void Killed_mid_phase_then_resumed_matches_the_uninterrupted_run()

@@ -1,0 +1,73 @@
+using System.ComponentModel;
+using System.Globalization;
+using PhasedDmd.IO;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace PhasedDmd.Cli.Commands;
+
+public sealed class ImportTeacherSettings : CommandSettings
+{
+    [CommandOption("--torchscript <FILE>")]
+    [Description("A TorchScript file saved by PyTorch (torch.jit.script(net).save(FILE)) whose forward(x, t) returns the prediction.")]
+    public string TorchScript { get; init; } = "";
+
+    [CommandOption("--prediction <KIND>")]
+    [Description("What forward returns: velocity (ε − x_0 in the flow convention), x0 or epsilon.")]
+    public string Prediction { get; init; } = "";
+
+    [CommandOption("--time-scale <S>")]
+    [Description("t passed to the module = noise level in [0, 1] × S (default 1; 1000 for the common timesteps = σ·1000).")]
+    public double TimeScale { get; init; } = 1;
+
+    [CommandOption("--schedule <NAME>")]
+    [Description("Noise schedule the module was trained with: flow (x_t = (1 − t) x_0 + t ε, default) or vp-cosine.")]
+    public string Schedule { get; init; } = "flow";
+
+    [CommandOption("--shift <K>")]
+    [Description("Timestep shift of the teacher's own sampling grid (default 1).")]
+    public double Shift { get; init; } = 1;
+
+    [CommandOption("--sample-shape <DIMS>")]
+    [Description("Shape of one sample, e.g. 2 or 3,16,16 (x is [B, DIMS]).")]
+    public string SampleShape { get; init; } = "";
+
+    [CommandOption("--conditions <FILE>")]
+    [Description("Conditions for a conditional module (not supported yet: only unconditional forward(x, t) modules import).")]
+    public string? Conditions { get; init; }
+
+    [CommandOption("--cfg <W>")]
+    [Description("Guidance scale of the teacher's sampling (1, the default, for unconditional teachers).")]
+    public double Cfg { get; init; } = 1;
+
+    [CommandOption("--steps <N>")]
+    [Description("Euler steps of the teacher's own sampling (default 40).")]
+    public int Steps { get; init; } = 40;
+
+    [CommandOption("--out <DIR>")]
+    [Description("Output model directory (must not hold a model).")]
+    public string Out { get; init; } = "";
+
+    public override ValidationResult Validate()
+        => string.IsNullOrWhiteSpace(TorchScript) || string.IsNullOrWhiteSpace(Prediction) || string.IsNullOrWhiteSpace(SampleShape) || string.IsNullOrWhiteSpace(Out)
+            ? ValidationResult.Error("--torchscript FILE, --prediction KIND, --sample-shape DIMS and --out DIR are required") : ValidationResult.Success();
+}
+
+/// <summary>Imports a TorchScript teacher as a model directory that sample, eval, distill and compare accept.</summary>
+public sealed class ImportTeacherCommand : Command<ImportTeacherSettings>
+{
+    public override int Execute(CommandContext context, ImportTeacherSettings s, CancellationToken cancellationToken)
+    {
+        if (s.Conditions is not null)
+            throw new InputException("--conditions: conditional TorchScript teachers are not supported yet; import a forward(x, t) module");
+        var shape = s.SampleShape.Split(',', StringSplitOptions.TrimEntries).Select(d =>
+            long.TryParse(d, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw new InputException($"--sample-shape: '{d}' is not a size")).ToArray();
+        var card = TorchScriptImport.Import(new TorchScriptImportOptions
+        {
+            TorchScript = s.TorchScript, Prediction = s.Prediction, SampleShape = shape, TimeScale = s.TimeScale,
+            Schedule = s.Schedule, Shift = s.Shift, Steps = s.Steps, Cfg = s.Cfg,
+        }, s.Out);
+        AnsiConsole.MarkupLine("[green]teacher imported[/] to " + Markup.Escape($"{s.Out} ({s.Prediction} prediction, sample shape [{string.Join(", ", card.Network.SampleShape)}], {card.Sampling.Steps} Euler steps)"));
+        return 0;
+    }
+}

@@ -1,0 +1,70 @@
+"""TorchScript teachers for the import tests, written with real PyTorch (Debian's python3-torch).
+
+gaussian_<prediction>.pt: the exact flow-matching predictor of 2-D Gaussian data N(m, s^2 I) under
+x_t = (1 - t) x_0 + t eps, written for each prediction type, taking t * 1000 (the timesteps
+convention). With V = (1 - t)^2 s^2 + t^2 and d = x_t - (1 - t) m:
+  E[x_0 | x_t] = m + (1 - t) s^2 d / V,  E[eps | x_t] = t d / V,  E[eps - x_0 | x_t] = -m + (t - (1 - t) s^2) d / V.
+m and log s are parameters (so a student has something to train), plus a linear correction that
+starts at zero. The other files are bad inputs: not TorchScript, a wrong signature, a wrong output
+shape, and NaN outputs.
+
+usage: make_teachers.py OUT_DIR
+"""
+import sys
+import torch
+
+MEAN = [1.5, -0.5]
+STD = 0.5
+
+
+class Gaussian(torch.nn.Module):
+    def __init__(self, prediction: str):
+        super().__init__()
+        self.prediction = prediction
+        self.mean = torch.nn.Parameter(torch.tensor(MEAN))
+        self.log_std = torch.nn.Parameter(torch.tensor(STD).log())
+        self.correction = torch.nn.Linear(3, 2)
+        torch.nn.init.zeros_(self.correction.weight)
+        torch.nn.init.zeros_(self.correction.bias)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        t = (t / 1000.0).reshape(-1, 1)   # the timesteps convention: t * 1000
+        s2 = torch.exp(2 * self.log_std)
+        v = (1 - t) ** 2 * s2 + t ** 2
+        d = x - (1 - t) * self.mean
+        if self.prediction == "x0":
+            out = self.mean + (1 - t) * s2 * d / v
+        elif self.prediction == "epsilon":
+            out = t * d / v
+        else:
+            out = -self.mean + (t - (1 - t) * s2) * d / v
+        return out + self.correction(torch.cat([x, t], dim=1))
+
+
+class OneInput(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class WrongShape(torch.nn.Module):
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return x[:, :1]
+
+
+class NotFinite(torch.nn.Module):
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return x * float("nan")
+
+
+def main(out: str) -> None:
+    for prediction in ("velocity", "x0", "epsilon"):
+        torch.jit.script(Gaussian(prediction)).save(f"{out}/gaussian_{prediction}.pt")
+    torch.jit.script(OneInput()).save(f"{out}/one_input.pt")
+    torch.jit.script(WrongShape()).save(f"{out}/wrong_shape.pt")
+    torch.jit.script(NotFinite()).save(f"{out}/not_finite.pt")
+    with open(f"{out}/not_torchscript.pt", "w") as f:
+        f.write("this is not a TorchScript archive\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
