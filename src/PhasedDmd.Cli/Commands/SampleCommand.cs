@@ -51,6 +51,10 @@ public class ModelSamplingSettings : RunSettings
 
 public sealed class SampleSettings : ModelSamplingSettings
 {
+    [CommandOption("--noise <FILE>")]
+    [Description("Start from this noise instead of drawing it: a CSV with one flattened sample per row (the format --out writes; a header row is allowed). --n is then the number of rows.")]
+    public string? Noise { get; init; }
+
     [CommandOption("--prompt <TEXT>")]
     [Description("Prompt of a text-conditioned model (glyphs, motion); repeat for several columns. Default: the first --columns evaluation prompts.")]
     public string[]? Prompts { get; init; }
@@ -74,10 +78,12 @@ public sealed class SampleCommand : Command<SampleSettings>
         var card = model.Card;
         if (PhasedDmd.Data.ProceduralTasks.IsProcedural(card.Task.Name))
         {
+            if (settings.Noise is not null) throw new InputException("--noise: glyphs and motion models sample a prompt grid from seeds; --noise is for point models");
             WriteGrid(model, settings, options);
             return 0;
         }
-        using (var samples = ModelSampling.Sample(model, options))
+        using var noise = settings.Noise is { } file ? NoiseCsv.Read(file, card.Network.SampleShape) : null;
+        using (var samples = noise is null ? ModelSampling.Sample(model, options) : ModelSampling.SampleFrom(model, noise, options))
         {
             var points = TensorExport.ToMatrix(samples);
             WriteCsv(settings.Out, points);

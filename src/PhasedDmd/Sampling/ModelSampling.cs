@@ -29,6 +29,23 @@ public static class ModelSampling
     }
 
     /// <summary>
+    /// Samples from the given starting noise [N, sample shape] (e.g. read with <see cref="NoiseCsv"/>), so
+    /// that two implementations can be compared on identical noise; conditions and any solver noise
+    /// still come from the seed.
+    /// </summary>
+    public static Tensor SampleFrom(LoadedModel model, Tensor noise, SampleOptions options)
+    {
+        var shape = model.Card.Network.SampleShape;
+        if (!noise.shape.Skip(1).SequenceEqual(shape))
+            throw new InputException($"noise: samples of shape [{string.Join(", ", noise.shape.Skip(1))}], but the model's are [{string.Join(", ", shape)}]");
+        var device = Runtime.ResolveDevice(options.Device);
+        using var generator = Runtime.NewGenerator(options.Seed);
+        using var scope = torch.NewDisposeScope();
+        var condition = IConditionSource.For(model.Card, model.IsConditional)?.Sample((int)noise.shape[0], generator).to(device);
+        return Integrate(model, noise.to(device), condition, generator, options).cpu().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Samples a text-conditioned model on a grid: row r uses the noise of seed (options.Seed + r)
     /// for every prompt, so a row shows how one starting noise renders each prompt and a column
     /// shows the diversity of one prompt across seeds (paper Fig. 3). Returns [seeds × prompts, …] row-major.

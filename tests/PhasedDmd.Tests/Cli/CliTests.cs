@@ -77,6 +77,33 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
     }
 
     [Fact]
+    public void Sample_from_a_noise_file_equals_sampling_from_the_seeds_own_noise_row_by_row()
+    {
+        var dir = TestUtil.TempDir();
+        var seeded = Path.Combine(dir, "seeded.csv");
+        Assert.Equal(0, Run("sample", "--model", teacher.ModelDir, "--n", "50", "--seed", "4", "--out", seeded).Code);
+        // The noise the seed draws (ModelSampling draws it first from the seed's generator), written reversed.
+        float[] z;
+        using (var g = Runtime.NewGenerator(4))
+        using (var noise = TorchSharp.torch.randn([50, 1], generator: g)) z = noise.data<float>().ToArray();
+        var noiseFile = Path.Combine(dir, "noise.csv");
+        File.WriteAllLines(noiseFile, ["x", .. z.Reverse().Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))]);
+        var fromNoise = Path.Combine(dir, "from-noise.csv");
+        var (code, err) = Run("sample", "--model", teacher.ModelDir, "--noise", noiseFile, "--out", fromNoise);
+        Assert.True(code == 0, err);
+        static double[] Rows(string f) => [.. File.ReadAllLines(f).Skip(1).Select(l => double.Parse(l, System.Globalization.CultureInfo.InvariantCulture))];
+        var a = Rows(seeded).Reverse().ToArray();
+        var b = Rows(fromNoise);
+        Assert.Equal(50, b.Length);
+        Assert.True(a.Zip(b).Max(p => Math.Abs(p.First - p.Second)) < 1e-6, "sampling from the written noise differs from sampling from the seed");
+
+        File.WriteAllLines(noiseFile, ["0.5", "0.1,0.2"]);
+        (code, err) = Run("sample", "--model", teacher.ModelDir, "--noise", noiseFile, "--out", Path.Combine(dir, "bad.csv"));
+        Assert.Equal(2, code);
+        Assert.Contains("line 2 has 2 values", err);
+    }
+
+    [Fact]
     public void Sample_writes_csv_and_png_and_accepts_dash_dash_n()
     {
         var csv = Path.Combine(teacher.Dir, "s.csv");
