@@ -59,6 +59,15 @@ internal static class TestUtil
         Assert.True(worst <= 1e-5, $"max |Δw| = {worst}");
     }
 
+    /// <summary>Waits (up to two minutes) until the run in <paramref name="dir"/> has a checkpoint at update ≥ <paramref name="step"/>; fails if <paramref name="process"/> ended first.</summary>
+    public static void WaitForCheckpoint(string dir, long step, System.Diagnostics.Process process, string what = "interrupted")
+    {
+        var store = new PhasedDmd.IO.CheckpointStore(Path.Combine(dir, "checkpoints"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!process.HasExited && store.List().FirstOrDefault().Step < step && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(20);
+        Assert.False(process.HasExited, $"the run finished before it could be {what}");
+    }
+
     public static string TempDir(string prefix = "pdmd")
     {
         var dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");

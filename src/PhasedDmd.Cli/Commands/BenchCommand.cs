@@ -187,11 +187,10 @@ public sealed class BenchCommand : Command<BenchSettings>
         var info = SelfStartInfo();
         if (ranks > 0)
         {
-            var self = info.ArgumentList.ToList();
+            string[] self = [info.FileName, .. info.ArgumentList];   // the launcher starts this program on every rank
             info.FileName = launcher!;
             info.ArgumentList.Clear();
-            foreach (var a in new[] { "-n", $"{ranks}", "--oversubscribe", "--bind-to", "none", SelfStartInfo().FileName }) info.ArgumentList.Add(a);
-            foreach (var a in self) info.ArgumentList.Add(a);
+            foreach (var a in new[] { "-n", $"{ranks}", "--oversubscribe", "--bind-to", "none" }.Concat(self)) info.ArgumentList.Add(a);
             info.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
             info.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
         }

@@ -26,9 +26,6 @@ public sealed class Distiller
     private readonly int _batch;
     private readonly Rollout _rollout;
 
-    /// <summary>How often (in generator updates) the ranks of a data-parallel run compare parameter checksums.</summary>
-    public const int ChecksumEvery = 100;
-
     public Teacher Teacher { get; }
     public StudentGenerator Student { get; }
 
@@ -103,7 +100,7 @@ public sealed class Distiller
                 }
                 Runtime.ReleaseFinalizableNativeObjects();
                 foreach (var o in observers) o.Updated(report);
-                if (done % ChecksumEvery == 0)
+                if (done % DataParallel.ChecksumEvery == 0)
                 {
                     _sync.RequireIdentical(phase.Trainable, $"phase {k}'s expert");
                     _sync.RequireIdentical(phase.Fake.Parameters, $"phase {k}'s fake score");

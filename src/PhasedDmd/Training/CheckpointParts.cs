@@ -35,19 +35,22 @@ public sealed class CheckpointParts
     {
         sync ??= SingleProcess.Instance;
         string File(int rank) => rank == 0 ? $"{name}.safetensors" : $"{name}-rank{rank}.safetensors";
-        byte[][] states = [];
-        _collect.Add(() =>
-        {
-            using var state = rng.get_state();
-            states = sync.AllGather(state.bytes.ToArray());
-        });
+        static void Write(string path, Tensor state) => Safetensors.SaveStateDict(path, new Dictionary<string, Tensor> { ["cpu"] = state });
+        byte[][] peers = [];   // every rank's state, gathered before a data-parallel checkpoint
+        if (sync.WorldSize > 1)
+            _collect.Add(() =>
+            {
+                using var state = rng.get_state();
+                peers = sync.AllGather(state.bytes.ToArray());
+            });
         return Add(File(sync.Rank),
             path =>
             {
-                for (var r = 0; r < states.Length; r++)
+                using (var own = rng.get_state()) Write(path, own);
+                for (var r = 1; r < peers.Length; r++)
                 {
-                    using var state = tensor(states[r], dtype: ScalarType.Byte);
-                    Safetensors.SaveStateDict(Path.Combine(Path.GetDirectoryName(path)!, File(r)), new Dictionary<string, Tensor> { ["cpu"] = state });
+                    using var state = tensor(peers[r], dtype: ScalarType.Byte);
+                    Write(Path.Combine(Path.GetDirectoryName(path)!, File(r)), state);
                 }
             },
             path =>

@@ -16,6 +16,9 @@ public static class DataParallel
     /// <summary>Overrides the MPI interface (<c>openmpi</c> or <c>mpich</c>).</summary>
     public const string AbiVariable = "PHASEDDMD_MPI_ABI";
 
+    /// <summary>How often (in updates) the training loops compare parameter checksums across ranks.</summary>
+    public const int ChecksumEvery = 100;
+
     /// <summary>The group of the running job, once joined (null in a plain process).</summary>
     public static MpiGroup? Current { get; private set; }
 

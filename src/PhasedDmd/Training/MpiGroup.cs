@@ -46,10 +46,10 @@ public sealed unsafe class MpiGroup : IGradientSync, IDisposable
         var device = grads[0].device;
         var inDevice = device.type != DeviceType.CPU && CudaAware;
         ReductionPath = device.type == DeviceType.CPU ? "in place on the CPU" : inDevice ? "in CUDA memory (CUDA-aware MPI)" : "staged through host memory";
-        using var flat = torch.cat(grads.Select(g => g.detach().reshape(-1).to(ScalarType.Float32)).ToList()).to(inDevice ? device : CPU).contiguous();
+        var flat = torch.cat(grads.Select(g => g.detach().reshape(-1).to(ScalarType.Float32)).ToList()).to(inDevice ? device : CPU).contiguous();
         Reduce(flat, MpiLibrary.Op.Sum);
         flat.div_(WorldSize);
-        using var back = flat.to(device);
+        var back = flat.to(device);
         long offset = 0;
         foreach (var g in grads)
         {
@@ -79,7 +79,7 @@ public sealed unsafe class MpiGroup : IGradientSync, IDisposable
         if (tensors.Count == 0) return;
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
-        using var flat = torch.cat(tensors.Select(t => t.detach().reshape(-1).to(ScalarType.Float32).cpu()).ToList()).contiguous();
+        var flat = torch.cat(tensors.Select(t => t.detach().reshape(-1).to(ScalarType.Float32).cpu()).ToList()).contiguous();
         Timed(() => { fixed (byte* p = flat.bytes) _mpi.Broadcast(p, (int)flat.numel(), MpiLibrary.Type.Float, root: 0); });
         long offset = 0;
         foreach (var t in tensors)

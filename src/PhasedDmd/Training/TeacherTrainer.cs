@@ -15,9 +15,6 @@ namespace PhasedDmd.Training;
 /// </summary>
 public static class TeacherTrainer
 {
-    /// <summary>How often (in iterations) the ranks of a data-parallel run compare parameter checksums.</summary>
-    public const int ChecksumEvery = 100;
-
     /// <summary>
     /// Trains the teacher of <paramref name="config"/> into <paramref name="outDir"/> (or resumes it there),
     /// checkpointing every CheckpointEvery iterations and when cancelled, and writes its model directory.
@@ -82,7 +79,7 @@ public static class TeacherTrainer
             }
             Runtime.ReleaseFinalizableNativeObjects();
             foreach (var o in observers) o.Updated(report);
-            if (it % ChecksumEvery == 0) sync.RequireIdentical(parameters, "the teacher");
+            if (it % DataParallel.ChecksumEvery == 0) sync.RequireIdentical(parameters, "the teacher");
             var cancelled = sync.AnyTrue(options.Cancel.IsCancellationRequested);   // every rank stops at the same iteration
             if (it < config.Iterations && (cancelled || (config.CheckpointEvery > 0 && it % config.CheckpointEvery == 0)))
             {

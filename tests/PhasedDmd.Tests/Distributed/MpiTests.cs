@@ -165,7 +165,7 @@ public class MpiTests(MpiFixture fixture) : IClassFixture<MpiFixture>
         var dir = Path.Combine(TestUtil.TempDir(), "run");
         using (var job = Mpi.Start(2, "distill", "--teacher", fixture.Teacher, "--config", fixture.Config, "--out", dir))
         {
-            WaitForCheckpoint(dir, 20, job);
+            TestUtil.WaitForCheckpoint(dir, 20, job.Process);
             var ranks = Mpi.RankPids(dir);
             Assert.Equal(2, ranks.Count);
             Mpi.Signal(ranks.Max(), 9);
@@ -188,7 +188,7 @@ public class MpiTests(MpiFixture fixture) : IClassFixture<MpiFixture>
         var dir = Path.Combine(TestUtil.TempDir(), "run");
         using (var job = Mpi.Start(2, "distill", "--teacher", fixture.Teacher, "--config", fixture.Config, "--out", dir))
         {
-            WaitForCheckpoint(dir, 20, job);
+            TestUtil.WaitForCheckpoint(dir, 20, job.Process);
             foreach (var pid in Mpi.RankPids(dir)) Mpi.Signal(pid, 15);   // what SLURM sends every task before pre-emption
             var code = job.Wait(TimeSpan.FromMinutes(1));
             Assert.True(code == 143, job.Output);
@@ -243,14 +243,6 @@ public class MpiTests(MpiFixture fixture) : IClassFixture<MpiFixture>
         Assert.True(p.WaitForExit(60_000));
         Assert.Equal(2, p.ExitCode);
         Assert.Contains("started 2 ranks but libmpi.so.40 sees 1", await err);
-    }
-
-    private static void WaitForCheckpoint(string dir, long step, Mpi.Job job)
-    {
-        var store = new CheckpointStore(Path.Combine(dir, "checkpoints"));
-        var clock = Stopwatch.StartNew();
-        while (!job.Process.HasExited && store.List().FirstOrDefault().Step < step && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(20);
-        Assert.False(job.Process.HasExited, $"the run finished before it could be interrupted: {job.Output}");
     }
 
     private void AssertSameWeights(string dir) => TestUtil.AssertSameWeights(fixture.Reference, dir);

@@ -153,10 +153,7 @@ public class TorchScriptTeacherTests(TorchScriptFixture fixture) : IClassFixture
         var dir = Path.Combine(root, "run");
         using (var job = Distributed.Mpi.Start(0, "distill", "--teacher", teacher, "--config", config, "--out", dir))
         {
-            var store = new CheckpointStore(Path.Combine(dir, "checkpoints"));
-            var clock = Stopwatch.StartNew();
-            while (!job.Process.HasExited && store.List().FirstOrDefault().Step < 15 && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(20);
-            Assert.False(job.Process.HasExited, "the run finished before it could be killed");
+            TestUtil.WaitForCheckpoint(dir, 15, job.Process, "killed");
             job.Process.Kill(entireProcessTree: true);
             job.Process.WaitForExit();
         }

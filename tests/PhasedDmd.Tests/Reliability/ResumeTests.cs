@@ -66,10 +66,7 @@ public class ResumeTests(ResumeFixture fixture) : IClassFixture<ResumeFixture>
         var dir = Path.Combine(TestUtil.TempDir(), "run");
         using (var p = Start(null, "distill", "--teacher", fixture.Teacher, "--config", fixture.Config, "--out", dir))
         {
-            var store = new CheckpointStore(Path.Combine(dir, "checkpoints"));
-            var clock = Stopwatch.StartNew();
-            while (!p.HasExited && store.List().FirstOrDefault().Step < 15 && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(20);
-            Assert.False(p.HasExited, "the run finished before it could be killed");
+            TestUtil.WaitForCheckpoint(dir, 15, p, "killed");
             p.Kill(entireProcessTree: true);
             p.WaitForExit();
         }
@@ -91,10 +88,7 @@ public class ResumeTests(ResumeFixture fixture) : IClassFixture<ResumeFixture>
         {
             var err = p.StandardError.ReadToEndAsync();
             _ = p.StandardOutput.ReadToEndAsync();
-            var store = new CheckpointStore(Path.Combine(dir, "checkpoints"));
-            var clock = Stopwatch.StartNew();
-            while (!p.HasExited && store.List().FirstOrDefault().Step < 15 && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(20);
-            Assert.False(p.HasExited, "the run finished before it could be signalled");
+            TestUtil.WaitForCheckpoint(dir, 15, p, "signalled");
             Distributed.Mpi.Signal(p.Id, 15);
             Assert.True(p.WaitForExit(60_000), "no exit within a minute of SIGTERM");
             Assert.Equal(143, p.ExitCode);
