@@ -24,7 +24,7 @@ internal static partial class CliReference
             foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly))
             {
                 if (p.GetCustomAttribute<CommandOptionAttribute>() is not { IsHidden: false } option) continue;
-                var names = option.ShortNames.Select(n => "-" + n).Concat(option.LongNames.Select(n => "--" + n));
+                var names = option.ShortNames.Select(n => "-" + n).Concat(option.LongNames.Take(1).Select(n => "--" + n));   // help shows the first long name
                 var value = option.ValueName is { } v ? $" <{v}>" : "";
                 var description = p.GetCustomAttribute<DescriptionAttribute>()?.Description ?? "";
                 options.Add((string.Join(", ", names) + value, Markup.Remove(description)));

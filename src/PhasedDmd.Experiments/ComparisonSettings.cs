@@ -10,4 +10,6 @@ public sealed record ComparisonSettings
     public int Steps { get; init; } = 4;
     public int EvalSamples { get; init; } = 5000;
     public DistillConfig Base { get; init; } = new();
+    /// <summary>The exact distribution to score against, for a teacher whose task has none (e.g. imported); default: the task's mixture.</summary>
+    public string? MixtureFile { get; init; }
 }

@@ -39,6 +39,9 @@ public static class MethodComparison
                                           Action<JobProgress>? progress = null, Action<string>? warn = null)
     {
         entries ??= StandardEntries(settings);
+        var mixture = settings.MixtureFile is { } file ? Data.GaussianMixture.Load(file)
+                      : ModelDirectory.ReadCard(teacherDir).Task.Mixture
+                        ?? throw new InputException($"teacher: task '{ModelDirectory.ReadCard(teacherDir).Task.Name}' has no exact distribution to compare with; give one with --mixture FILE");
         Directory.CreateDirectory(outDir);
         Json.Write(Path.Combine(outDir, "compare_settings.json"), new { settings, entries });
         var rows = new List<ComparisonRow>();
@@ -61,10 +64,10 @@ public static class MethodComparison
                 }
                 using var model = LoadedModel.Load(modelDir);
                 using var samples = ModelSampling.Sample(model, new SampleOptions(N: settings.EvalSamples, Seed: 10_000 + seed));
-                var m = MixtureMetrics.Evaluate(model.Card.Task.Mixture!, samples, seed);
+                var m = MixtureMetrics.Evaluate(mixture, samples, seed);
                 Json.WriteMetrics(Path.Combine(dir, "metrics.json"), m);
                 if (seed == 0)
-                    Plots.MixtureSamples(Path.Combine(outDir, $"{entry.Name}.png"), model.Card.Task.Mixture!, TensorExport.ToMatrix(samples),
+                    Plots.MixtureSamples(Path.Combine(outDir, $"{entry.Name}.png"), mixture, TensorExport.ToMatrix(samples),
                         $"{model.Card.Task.Name} {entry.Name}: TV {m.WeightTv:F3}, off-mode {m.OffModeFraction:F3}");
                 perSeed.Add(new Dictionary<string, double>
                 {

@@ -10,8 +10,12 @@ namespace PhasedDmd.Cli.Commands;
 public sealed class CompareSettings : CommandSettings
 {
     [CommandOption("--teacher <DIR>")]
-    [Description("Teacher model directory of an analytic task (ring8, grid9, ...).")]
+    [Description("Teacher model directory of an analytic task (ring8, grid9, ...), or any point teacher with --mixture.")]
     public string Teacher { get; init; } = "";
+
+    [CommandOption("--mixture <FILE>")]
+    [Description("Score every method against this Gaussian mixture (JSON as for train-teacher) instead of the task's own; e.g. for a teacher imported from TorchScript, whose task has none.")]
+    public string? Mixture { get; init; }
 
     [CommandOption("--seeds <N>")]
     [Description("Seeds per method (default 3).")]
@@ -45,9 +49,12 @@ public sealed class CompareCommand : Command<CompareSettings>
     public override int Execute(CommandContext context, CompareSettings s, CancellationToken cancellationToken)
     {
         var card = ModelDirectory.ReadCard(s.Teacher);
-        if (card.Task.Mixture is null) throw new InputException($"--teacher: task '{card.Task.Name}' has no exact distribution to compare with");
+        if (card.Task.Mixture is null && s.Mixture is null)
+            throw new InputException($"--teacher: task '{card.Task.Name}' has no exact distribution to compare with; give one with --mixture FILE");
+        if (s.Mixture is not null) PhasedDmd.Data.GaussianMixture.Load(s.Mixture);   // a malformed file fails before any training
         var settings = new ComparisonSettings
         {
+            MixtureFile = s.Mixture is null ? null : Path.GetFullPath(s.Mixture),
             Seeds = s.Seeds,
             IterationsPerPhase = s.IterationsPerPhase,
             Base = s.Config is null ? new Distillation.DistillConfig() : Json.Read<Distillation.DistillConfig>(s.Config, "config"),

@@ -9,7 +9,7 @@ namespace PhasedDmd.Cli.Commands;
 public sealed class ImportTeacherSettings : CommandSettings
 {
     [CommandOption("--torchscript <FILE>")]
-    [Description("A TorchScript file saved by PyTorch (torch.jit.script(net).save(FILE)) whose forward(x, t) returns the prediction.")]
+    [Description("A TorchScript file saved by PyTorch (torch.jit.script(net).save(FILE)) whose forward(x, t), or forward(x, t, cond) with --conditions, returns the prediction.")]
     public string TorchScript { get; init; } = "";
 
     [CommandOption("--prediction <KIND>")]
@@ -17,7 +17,7 @@ public sealed class ImportTeacherSettings : CommandSettings
     public string Prediction { get; init; } = "";
 
     [CommandOption("--time-scale <S>")]
-    [Description("t passed to the module = noise level in [0, 1] × S (default 1; 1000 for the common timesteps = σ·1000).")]
+    [Description("t passed to the module = noise level in [[0, 1]] × S (default 1; 1000 for the common timesteps = σ·1000).")]
     public double TimeScale { get; init; } = 1;
 
     [CommandOption("--schedule <NAME>")]
@@ -29,15 +29,19 @@ public sealed class ImportTeacherSettings : CommandSettings
     public double Shift { get; init; } = 1;
 
     [CommandOption("--sample-shape <DIMS>")]
-    [Description("Shape of one sample, e.g. 2 or 3,16,16 (x is [B, DIMS]).")]
+    [Description("Shape of one sample, e.g. 2 or 3,16,16 (x is [[B, DIMS]]).")]
     public string SampleShape { get; init; } = "";
 
     [CommandOption("--conditions <FILE>")]
-    [Description("Conditions for a conditional module (not supported yet: only unconditional forward(x, t) modules import).")]
+    [Description("Conditions of a conditional module: a safetensors file with 'cond' (one row per prompt or class, any shape and dtype forward takes) and optionally 'null' (the row for guidance's unconditional pass).")]
     public string? Conditions { get; init; }
 
+    [CommandOption("--names <FILE>")]
+    [Description("A text file naming the rows of --conditions, one per line (for sample --prompt and reports; default: the row indices).")]
+    public string? Names { get; init; }
+
     [CommandOption("--cfg <W>")]
-    [Description("Guidance scale of the teacher's sampling (1, the default, for unconditional teachers).")]
+    [Description("Guidance scale of the teacher (its sampling, and the default teacherCfg of distill); needs the conditions' null row unless 1 (the default).")]
     public double Cfg { get; init; } = 1;
 
     [CommandOption("--steps <N>")]
@@ -58,16 +62,15 @@ public sealed class ImportTeacherCommand : Command<ImportTeacherSettings>
 {
     public override int Execute(CommandContext context, ImportTeacherSettings s, CancellationToken cancellationToken)
     {
-        if (s.Conditions is not null)
-            throw new InputException("--conditions: conditional TorchScript teachers are not supported yet; import a forward(x, t) module");
         var shape = s.SampleShape.Split(',', StringSplitOptions.TrimEntries).Select(d =>
             long.TryParse(d, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw new InputException($"--sample-shape: '{d}' is not a size")).ToArray();
         var card = TorchScriptImport.Import(new TorchScriptImportOptions
         {
             TorchScript = s.TorchScript, Prediction = s.Prediction, SampleShape = shape, TimeScale = s.TimeScale,
-            Schedule = s.Schedule, Shift = s.Shift, Steps = s.Steps, Cfg = s.Cfg,
+            Schedule = s.Schedule, Shift = s.Shift, Steps = s.Steps, Cfg = s.Cfg, Conditions = s.Conditions, Names = s.Names,
         }, s.Out);
-        AnsiConsole.MarkupLine("[green]teacher imported[/] to " + Markup.Escape($"{s.Out} ({s.Prediction} prediction, sample shape [{string.Join(", ", card.Network.SampleShape)}], {card.Sampling.Steps} Euler steps)"));
+        var conditional = s.Conditions is null ? "" : $", conditional, CFG {s.Cfg}";
+        AnsiConsole.MarkupLine("[green]teacher imported[/] to " + Markup.Escape($"{s.Out} ({s.Prediction} prediction, sample shape [{string.Join(", ", card.Network.SampleShape)}]{conditional}, {card.Sampling.Steps} Euler steps)"));
         return 0;
     }
 }

@@ -55,8 +55,8 @@ public sealed class SampleSettings : ModelSamplingSettings
     [Description("Start from this noise instead of drawing it: a CSV with one flattened sample per row (the format --out writes; a header row is allowed). --n is then the number of rows.")]
     public string? Noise { get; init; }
 
-    [CommandOption("--prompt <TEXT>")]
-    [Description("Prompt of a text-conditioned model (glyphs, motion); repeat for several columns. Default: the first --columns evaluation prompts.")]
+    [CommandOption("--prompt|--prompts <TEXT>")]
+    [Description("Prompt of a text-conditioned model (glyphs, motion; also --prompts); repeat for several columns (default: the first --columns evaluation prompts). For a teacher imported with a conditions file: rows by name or index, repeated or comma-separated; --n samples each, on the same noise (default: rows drawn at random).")]
     public string[]? Prompts { get; init; }
 
     [CommandOption("--seeds <N>")]
@@ -83,16 +83,36 @@ public sealed class SampleCommand : Command<SampleSettings>
             return 0;
         }
         using var noise = settings.Noise is { } file ? NoiseCsv.Read(file, card.Network.SampleShape) : null;
-        using (var samples = noise is null ? ModelSampling.Sample(model, options) : ModelSampling.SampleFrom(model, noise, options))
+        var rows = ConditionRows(model, settings.Prompts);
+        using (var samples = rows is not null ? ModelSampling.SamplePrompts(model, rows, noise, options)
+                             : noise is null ? ModelSampling.Sample(model, options) : ModelSampling.SampleFrom(model, noise, options))
         {
             var points = TensorExport.ToMatrix(samples);
             WriteCsv(settings.Out, points);
             var png = Path.ChangeExtension(settings.Out, ".png");
-            if (card.Task.Mixture is { } mixture)
-                Plots.MixtureSamples(png, mixture, points, $"{card.Task.Name}: {card.Role} samples (n = {points.GetLength(0)})");
-            AnsiConsole.MarkupLine($"wrote {points.GetLength(0)} samples to {Markup.Escape(settings.Out)} and {Markup.Escape(png)}");
+            var title = $"{card.Task.Name}: {card.Role} samples (n = {points.GetLength(0)})";
+            if (card.Task.Mixture is { } mixture) Plots.MixtureSamples(png, mixture, points, title);
+            else if (points.GetLength(1) >= 2) Plots.Points(png, points, title, rows is null ? null : PromptNames(model, rows));
+            else png = null;
+            AnsiConsole.MarkupLine($"wrote {points.GetLength(0)} samples to {Markup.Escape(settings.Out)}" + (png is null ? "" : $" and {Markup.Escape(png)}"));
         }
         return 0;
+    }
+
+    /// <summary>The rows of a conditions file the --prompt values name (by name or index; comma-separated lists allowed), or null without --prompt.</summary>
+    private static int[]? ConditionRows(LoadedModel model, string[]? prompts)
+    {
+        if (prompts is not { Length: > 0 }) return null;
+        if (IConditionSource.For(model.Card, model.IsConditional) is not FileConditions source)
+            throw new InputException("--prompt: this model has no conditions file to choose rows from (it is unconditional, or a class-conditional mixture model)");
+        using (source.File)
+            return [.. prompts.SelectMany(p => p.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).Select(source.File.Resolve)];
+    }
+
+    private static string[] PromptNames(LoadedModel model, int[] rows)
+    {
+        using var file = ((FileConditions)IConditionSource.For(model.Card, model.IsConditional)!).File;
+        return [.. rows.Select(r => file.Names[r])];
     }
 
     /// <summary>Rows = seeds, columns = prompts (paper Fig. 3); videos as frame strips plus an animated PNG.</summary>

@@ -34,6 +34,7 @@ public sealed class Distiller
     {
         _config = config;
         _layout = config.Validate();
+        ModelSpec.KindOf(teacherCard.Network);   // a network of the user's own must be registered, or the student's card could not be saved at the end
         _sync = sync ?? SingleProcess.Instance;
         if (config.BatchSize % _sync.WorldSize != 0)
             throw new InputException($"batchSize: the batch of {config.BatchSize} does not split evenly over {_sync.WorldSize} processes");

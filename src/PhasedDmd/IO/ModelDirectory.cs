@@ -76,13 +76,17 @@ public static class ModelDirectory
             throw new InputException($"{option}: {dir} already holds a model ({CardFile}); choose a new directory, delete it, or resume the interrupted run in place");
     }
 
-    /// <summary>A TorchScript network's file travels with every model directory built on it (teacher and students).</summary>
+    /// <summary>A TorchScript network's files (the script, its conditions and their names) travel with every model directory built on it (teacher and students).</summary>
     public static void CopyScript(ModelSpec network, string dir)
     {
         if (network is not TorchScriptSpec ts) return;
-        var target = Path.Combine(dir, ts.Script);
-        if (Path.GetFullPath(ts.ScriptPath) == Path.GetFullPath(target)) return;
-        AtomicFile.Write(target, temp => File.Copy(ts.ScriptPath, temp, overwrite: true));
+        foreach (var file in ts.Files)
+        {
+            var source = Path.Combine(ts.Directory ?? ".", file);
+            var target = Path.Combine(dir, file);
+            if (Path.GetFullPath(source) == Path.GetFullPath(target)) continue;
+            AtomicFile.Write(target, temp => File.Copy(source, temp, overwrite: true));
+        }
     }
 
     public static ModelCard ReadCard(string dir)

@@ -15,14 +15,19 @@ public sealed record TorchScriptImportOptions
     public double Shift { get; init; } = 1;
     public int Steps { get; init; } = 40;
     public double Cfg { get; init; } = 1;
+    /// <summary>The conditions file of a conditional module (<see cref="ConditionsFile"/>); null for forward(x, t).</summary>
+    public string? Conditions { get; init; }
+    /// <summary>A text file naming the conditions' rows, one per line (optional).</summary>
+    public string? Names { get; init; }
     /// <summary>SHA-256 of the imported file (filled in by the import).</summary>
     public string? Sha256 { get; init; }
 }
 
 /// <summary>
 /// Turns a TorchScript file into a teacher's model directory, after checking it: the file loads as
-/// TorchScript, <c>forward(x, t)</c> runs on a small batch, its output has the sample shape and is
-/// finite. Any failure is an <see cref="InputException"/> naming the problem, and nothing is written.
+/// TorchScript, <c>forward(x, t)</c> (or <c>forward(x, t, cond)</c> with rows of the conditions file, and
+/// with its <c>null</c> row) runs on a small batch, its output has the sample shape and is finite. Any
+/// failure is an <see cref="InputException"/> naming the problem, and nothing is written.
 /// </summary>
 public static class TorchScriptImport
 {
@@ -38,30 +43,48 @@ public static class TorchScriptImport
         if (!(o.TimeScale > 0)) throw new InputException($"time-scale: must be > 0 (got {o.TimeScale})");
         if (!(o.Shift > 0)) throw new InputException($"shift: must be > 0 (got {o.Shift})");
         if (o.Steps < 1) throw new InputException($"steps: must be ≥ 1 (got {o.Steps})");
-        if (o.Cfg != 1) throw new InputException($"cfg: an unconditional teacher samples without guidance (got {o.Cfg}); conditional TorchScript teachers are not supported yet");
+        if (!(o.Cfg >= 0) || !double.IsFinite(o.Cfg)) throw new InputException($"cfg: must be ≥ 0 (got {o.Cfg})");
+        if (o.Conditions is null && o.Cfg != 1) throw new InputException($"cfg: an unconditional teacher samples without guidance (got {o.Cfg}); guidance needs --conditions");
+        if (o.Conditions is null && o.Names is not null) throw new InputException("names: names the rows of a conditions file; give --conditions too");
+        if (o.Conditions is not null)
+            using (var conditions = ConditionsFile.Load(o.Conditions, o.Names))
+                if (o.Cfg != 1 && conditions.Null is null)
+                    throw new InputException($"cfg: guidance {o.Cfg} needs the unconditional condition, and {o.Conditions} has no '{ConditionsFile.NullKey}' row");
         try { Diffusion.NoiseSchedule.FromName(o.Schedule); }
         catch (ArgumentException e) { throw new InputException($"schedule: {e.Message}"); }
 
         var source = Path.GetFullPath(o.TorchScript);
-        var probe = new TorchScriptSpec(Path.GetFileName(source), o.SampleShape, o.Prediction, o.TimeScale, o.Schedule) { Directory = Path.GetDirectoryName(source) };
+        var probe = new TorchScriptSpec(source, o.SampleShape, o.Prediction, o.TimeScale, o.Schedule,
+                                        o.Conditions is null ? null : Path.GetFullPath(o.Conditions), o.Names is null ? null : Path.GetFullPath(o.Names));
         using (var model = new TorchScriptVelocityModel(probe)) Check(model, o.SampleShape);
+        var network = probe with
+        {
+            Script = TorchScriptSpec.FileName,
+            Conditions = o.Conditions is null ? null : ConditionsFile.FileName,
+            Names = o.Names is null ? null : ConditionsFile.NamesFileName,
+            Directory = Path.GetFullPath(outDir),
+        };
 
         var card = new ModelCard
         {
             Role = "teacher",
             Schedule = o.Schedule,
             Task = new TaskSpec("imported"),
-            Network = probe with { Script = TorchScriptSpec.FileName, Directory = Path.GetFullPath(outDir) },
-            Sampling = new SamplingDefaults(o.Steps, "euler", 1.0, o.Shift),
+            Network = network,
+            Sampling = new SamplingDefaults(o.Steps, "euler", o.Cfg, o.Shift),
         };
         Directory.CreateDirectory(outDir);
-        AtomicFile.Write(Path.Combine(outDir, TorchScriptSpec.FileName), temp => File.Copy(source, temp, overwrite: true));
+        foreach (var (from, to) in new[] { (source, network.Script), (probe.Conditions, network.Conditions), (probe.Names, network.Names) })
+            if (from is not null) AtomicFile.Write(Path.Combine(outDir, to!), temp => File.Copy(from, temp, overwrite: true));
         using (var model = card.Network.Build()) ModelDirectory.Save(outDir, card, model);
-        Json.Write(Path.Combine(outDir, ImportFile), o with { TorchScript = source, Sha256 = ModelDirectory.Sha256(source) });
+        Json.Write(Path.Combine(outDir, ImportFile), o with
+        {
+            TorchScript = source, Conditions = probe.Conditions, Names = probe.Names, Sha256 = ModelDirectory.Sha256(source),
+        });
         return card;
     }
 
-    /// <summary>Runs the module on a batch of 4: signature, output shape and finiteness.</summary>
+    /// <summary>Runs the module on a batch of 4 (with conditions: rows of the file, then its null row): signature, output shape and finiteness.</summary>
     private static void Check(TorchScriptVelocityModel model, long[] shape)
     {
         using var scope = torch.NewDisposeScope();
@@ -69,15 +92,33 @@ public static class TorchScriptImport
         using var g = new Generator(0);
         var x = torch.randn([4, .. shape], generator: g);
         var t = torch.rand([4], generator: g) * 0.8 + 0.1;
+        var conditions = (model.Spec as TorchScriptSpec)!.LoadConditions();
+        if (conditions is null)
+        {
+            Probe(model, x, t, null, "forward(x, t)", $"x [4, {string.Join(", ", shape)}] and t [4] — the module must take (x, t) and return one tensor");
+            return;
+        }
+        using (conditions)
+        {
+            var cond = conditions.Rows(torch.arange(4) % conditions.Count);
+            var signature = $"x [4, {string.Join(", ", shape)}], t [4] and cond [4{string.Concat(conditions.RowShape.Select(d => $", {d}"))}] ({cond.dtype})";
+            Probe(model, x, t, cond, "forward(x, t, cond)", $"{signature} — a conditional module must take (x, t, cond) and return one tensor");
+            if (conditions.Null is not null)
+                Probe(model, x, t, model.NullCondition(cond), "forward(x, t, null)", $"x [4, {string.Join(", ", shape)}], t [4] and the file's '{ConditionsFile.NullKey}' row repeated 4 times");
+        }
+    }
+
+    private static void Probe(TorchScriptVelocityModel model, Tensor x, Tensor t, Tensor? cond, string call, string inputs)
+    {
         Tensor v;
-        try { v = model.Forward(x, t, null); }
+        try { v = model.Forward(x, t, cond); }
         catch (Exception e) when (e is not InputException)
         {
-            throw new InputException($"torchscript: forward(x, t) failed on x [4, {string.Join(", ", shape)}] and t [4] — the module must take (x, t) and return one tensor ({e.Message.Split('\n', 2)[0].Trim()})");
+            throw new InputException($"torchscript: {call} failed on {inputs} ({ModelDirectory.FirstLine(e.Message)})");
         }
         if (!v.shape.SequenceEqual(x.shape))
-            throw new InputException($"torchscript: the output has shape [{string.Join(", ", v.shape)}], not the sample shape [4, {string.Join(", ", shape)}]");
+            throw new InputException($"torchscript: {call} returns shape [{string.Join(", ", v.shape)}], not the sample shape [{string.Join(", ", x.shape)}]");
         if (!v.isfinite().all().item<bool>())
-            throw new InputException("torchscript: the output on a test batch is not finite (NaN or Inf)");
+            throw new InputException($"torchscript: {call} is not finite (NaN or Inf) on a test batch");
     }
 }

@@ -8,9 +8,13 @@ namespace PhasedDmd.Models;
 /// shape [B, <see cref="Shape"/>], t of shape [B] holding the noise level in [0, 1] times
 /// <see cref="TimeScale"/>, the output of x's shape being the <see cref="Prediction"/> (velocity
 /// ε − x_0 in the flow convention, x0 or epsilon) under <see cref="Schedule"/>.
+/// A conditional teacher's <c>forward(x, t, cond)</c> also takes a batch of rows of its conditions file.
 /// </summary>
 /// <param name="Script">The TorchScript file, relative to the model directory.</param>
-public sealed record TorchScriptSpec(string Script, long[] Shape, string Prediction = "velocity", double TimeScale = 1, string Schedule = "flow") : ModelSpec
+/// <param name="Conditions">The conditions file (<see cref="ConditionsFile"/>) of a conditional module, relative to the model directory; null for forward(x, t).</param>
+/// <param name="Names">The text file naming the conditions' rows, relative to the model directory (optional).</param>
+public sealed record TorchScriptSpec(string Script, long[] Shape, string Prediction = "velocity", double TimeScale = 1, string Schedule = "flow",
+                                     string? Conditions = null, string? Names = null) : ModelSpec
 {
     /// <summary>The file name of the script inside a model directory.</summary>
     public const string FileName = "model.pt";
@@ -20,6 +24,14 @@ public sealed record TorchScriptSpec(string Script, long[] Shape, string Predict
     [JsonIgnore] public string? Directory { get; init; }
 
     [JsonIgnore] public string ScriptPath => Path.Combine(Directory ?? ".", Script);
+    [JsonIgnore] public string? ConditionsPath => Conditions is null ? null : Path.Combine(Directory ?? ".", Conditions);
+    [JsonIgnore] public string? NamesPath => Names is null ? null : Path.Combine(Directory ?? ".", Names);
+
+    /// <summary>The files a model directory built on this network carries, relative to it (the script, and the conditions and their names).</summary>
+    [JsonIgnore] public IEnumerable<string> Files => new[] { Script, Conditions, Names }.OfType<string>();
+
+    /// <summary>Loads the conditions file and its names (null for an unconditional module).</summary>
+    public ConditionsFile? LoadConditions() => ConditionsPath is null ? null : ConditionsFile.Load(ConditionsPath, NamesPath);
 
     public override long[] SampleShape => Shape;
 

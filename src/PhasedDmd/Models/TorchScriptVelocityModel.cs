@@ -10,12 +10,14 @@ namespace PhasedDmd.Models;
 /// (<see cref="Parameterization"/>). Its parameters are ordinary trainable parameters, so experts and
 /// fake scores are independent copies that train like native ones. It has no LoRA-capable layers
 /// (they are inside the script, which cannot be rewritten from here): its experts are full copies.
+/// A conditional module gets rows of its conditions file, and the file's <c>null</c> row for guidance.
 /// </summary>
 public sealed class TorchScriptVelocityModel : VelocityModel
 {
-    private readonly jit.ScriptModule<Tensor, Tensor, Tensor> net;
+    private readonly jit.ScriptModule<Tensor> net;
     private readonly TorchScriptSpec _spec;
     private readonly NoiseSchedule _schedule;
+    private readonly ConditionsFile? _conditions;
 
     public TorchScriptVelocityModel(TorchScriptSpec spec) : base("torchscript")
     {
@@ -24,6 +26,7 @@ public sealed class TorchScriptVelocityModel : VelocityModel
         _spec = spec;
         _schedule = NoiseSchedule.FromName(spec.Schedule);
         net = LoadScript(spec.ScriptPath);
+        _conditions = spec.LoadConditions();
         RegisterComponents();
     }
 
@@ -34,11 +37,19 @@ public sealed class TorchScriptVelocityModel : VelocityModel
     /// and would reach into the script after disposing it (the script's own modules go with its handle).
     /// </summary>
     public override IEnumerable<(string name, nn.Module module)> named_modules() => [("net", net)];
-    public override bool IsConditional => false;
+    public override bool IsConditional => _conditions is not null;
+
+    /// <summary>The conditions file's <c>null</c> row for every condition of the batch.</summary>
+    public override Tensor NullCondition(Tensor condition)
+        => _conditions is null ? base.NullCondition(condition) : _conditions.NullFor(condition);
+
+    /// <summary>The scripted module (its parameters are this model's), e.g. to save with <c>torch.jit.save</c>.</summary>
+    public jit.ScriptModule Script => net;
 
     public override Tensor Forward(Tensor x, Tensor t, Tensor? condition)
     {
-        if (condition is not null) throw new InputException("this TorchScript teacher is unconditional: forward(x, t) takes no condition");
+        if (condition is not null && _conditions is null) throw new InputException("this TorchScript teacher is unconditional: forward(x, t) takes no condition");
+        if (condition is null && _conditions is not null) throw new InputException("this TorchScript teacher is conditional: forward(x, t, cond) needs a condition");
         using var scope = torch.NewDisposeScope();
         // x0 and epsilon do not determine the velocity where σ = 0 (x0) or α = 0 (epsilon): evaluate next to those ends.
         var te = _spec.Prediction switch
@@ -47,7 +58,7 @@ public sealed class TorchScriptVelocityModel : VelocityModel
             "epsilon" => t.clamp(1e-4, 1 - 1e-3),
             _ => t,
         };
-        var output = net.call(x, te * _spec.TimeScale);
+        var output = condition is null ? net.call(x, te * _spec.TimeScale) : net.call(x, te * _spec.TimeScale, condition);
         var tb = ProbabilityFlow.PerSample(te, x);
         var v = _spec.Prediction switch
         {
@@ -58,13 +69,19 @@ public sealed class TorchScriptVelocityModel : VelocityModel
         return v.MoveToOuterDisposeScope();
     }
 
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _conditions?.Dispose();
+        base.Dispose(disposing);
+    }
+
     /// <summary>Loads a TorchScript module; a file that is not one is an input error naming it.</summary>
-    public static jit.ScriptModule<Tensor, Tensor, Tensor> LoadScript(string path)
+    public static jit.ScriptModule<Tensor> LoadScript(string path)
     {
         if (!File.Exists(path)) throw new InputException($"torchscript: file not found: {path}");
         try
         {
-            return torch.jit.load<Tensor, Tensor, Tensor>(path);
+            return torch.jit.load<Tensor>(path);
         }
         catch (Exception e)
         {

@@ -7,6 +7,31 @@ namespace PhasedDmd.Plotting;
 public static class Plots
 {
     /// <summary>
+    /// A scatter of 2-D samples (the first two coordinates) without a reference distribution; with
+    /// <paramref name="groups"/>, consecutive equal shares of the rows in their own colour and legend entry.
+    /// </summary>
+    public static void Points(string path, float[,] samples, string title, IReadOnlyList<string>? groups = null, int width = 640, int height = 640)
+    {
+        var plot = new Plot();
+        plot.Title(title);
+        var n = samples.GetLength(0);
+        var names = groups is { Count: > 0 } ? groups : ["samples"];
+        var per = n / names.Count;
+        var palette = new ScottPlot.Palettes.Category10();
+        for (var g = 0; g < names.Count; g++)
+        {
+            var rows = Enumerable.Range(g * per, g == names.Count - 1 ? n - g * per : per).ToArray();
+            var points = plot.Add.ScatterPoints(rows.Select(i => (double)samples[i, 0]).ToArray(), rows.Select(i => (double)samples[i, 1]).ToArray());
+            points.MarkerSize = 2;
+            points.Color = palette.GetColor(g).WithAlpha(0.6);
+            points.LegendText = names[g];
+        }
+        if (names.Count > 1) plot.ShowLegend();
+        plot.Axes.SquareUnits();
+        plot.SavePng(path, width, height);
+    }
+
+    /// <summary>
     /// Samples against the exact mixture: 2D → a scatter with mode centres and 3-std circles;
     /// 1D → a histogram of samples with the exact density overlaid.
     /// </summary>

@@ -17,12 +17,14 @@ public interface IConditionSource
     /// <summary>
     /// The condition source of a model's task: the prompt distribution of a procedural task (whose
     /// DiT is always text-conditioned), mixture components by their weights for a class-conditional
-    /// model of a mixture, and null for an unconditional one.
+    /// model of a mixture, the rows of its conditions file for an imported conditional teacher, and null
+    /// for an unconditional one.
     /// </summary>
     static IConditionSource? For(ModelCard card, bool conditional)
     {
         if (ProceduralTasks.IsProcedural(card.Task.Name)) return new TaskPrompts(ProceduralTasks.Resolve(card.Task.Name));
         if (!conditional) return null;
+        if (card.Network is Models.TorchScriptSpec { Conditions: not null } ts) return new FileConditions(ts.LoadConditions()!);
         if (card.Task.Mixture is { } mixture) return new MixtureComponents(mixture);
         throw new InputException($"task: '{card.Task.Name}' is conditional but has no condition source");
     }

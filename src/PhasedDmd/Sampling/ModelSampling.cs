@@ -46,6 +46,30 @@ public static class ModelSampling
     }
 
     /// <summary>
+    /// Samples each given row of a model's conditions file N times on the same noise (the given noise,
+    /// or N draws from the seed): the result holds N samples per row, rows in the order given.
+    /// </summary>
+    public static Tensor SamplePrompts(LoadedModel model, IReadOnlyList<int> rows, Tensor? noise, SampleOptions options)
+    {
+        if (IConditionSource.For(model.Card, model.IsConditional) is not FileConditions source)
+            throw new InputException("prompt: this model has no conditions file");
+        using var file = source.File;
+        if (rows.Count == 0) throw new InputException("prompt: give at least one row");
+        var shape = model.Card.Network.SampleShape;
+        if (noise is not null && !noise.shape.Skip(1).SequenceEqual(shape))
+            throw new InputException($"noise: samples of shape [{string.Join(", ", noise.shape.Skip(1))}], but the model's are [{string.Join(", ", shape)}]");
+        if (noise is null && options.N < 1) throw new InputException($"n: must be ≥ 1 (got {options.N})");
+        var device = Runtime.ResolveDevice(options.Device);
+        using var generator = Runtime.NewGenerator(options.Seed);
+        using var scope = torch.NewDisposeScope();
+        var start = noise ?? torch.randn([options.N, .. shape], generator: generator);
+        var n = (int)start.shape[0];
+        var x = torch.cat(rows.Select(_ => start).ToArray()).to(device);
+        var condition = torch.cat(rows.Select(r => source.Repeat(r, n)).ToArray()).to(device);
+        return Integrate(model, x, condition, generator, options).cpu().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Samples a text-conditioned model on a grid: row r uses the noise of seed (options.Seed + r)
     /// for every prompt, so a row shows how one starting noise renders each prompt and a column
     /// shows the diversity of one prompt across seeds (paper Fig. 3). Returns [seeds × prompts, …] row-major.

@@ -32,17 +32,10 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
     }
 
     /// <summary>Option descriptions are Spectre markup: a stray bracket (an interval, <c>cuda[:N]</c>) used to break the help page.</summary>
+    public static TheoryData<string> CommandNames => [.. PhasedDmdApp.Commands.Where(c => !c.Hidden).Select(c => c.Name)];
+
     [Theory]
-    [InlineData("train-teacher")]
-    [InlineData("sample")]
-    [InlineData("eval")]
-    [InlineData("distill")]
-    [InlineData("merge-lora")]
-    [InlineData("compare")]
-    [InlineData("toy1d")]
-    [InlineData("train-encoder")]
-    [InlineData("bench")]
-    [InlineData("demo")]
+    [MemberData(nameof(CommandNames))]
     public void Every_command_prints_its_help(string command)
     {
         var previous = Console.Out;

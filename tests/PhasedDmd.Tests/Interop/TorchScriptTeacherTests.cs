@@ -92,11 +92,34 @@ public class TorchScriptTeacherTests(TorchScriptFixture fixture) : IClassFixture
         Assert.Contains("give one with --mixture FILE", message);
     }
 
+    [Fact]
+    public void Compare_runs_every_method_on_an_imported_teacher_against_a_mixture_file()
+    {
+        var root = TestUtil.TempDir();
+        var mixture = Path.Combine(root, "gaussian.json");
+        File.WriteAllText(mixture, """{"means": [[1.5, -0.5]], "stds": [0.5], "weights": [1]}""");
+        var config = Path.Combine(root, "base.json");
+        Json.Write(config, new DistillConfig { BatchSize = 32, FakeUpdatesPerGeneratorUpdate = 1, LogEvery = 1, Threads = 1 });
+        var output = Path.Combine(root, "compare");
+        var (code, err) = Reliability.ResumeTests.Cli(null, "compare", "--teacher", fixture.Teacher("velocity"), "--mixture", mixture, "--seeds", "1",
+                                                      "--iterations-per-phase", "2", "--config", config, "--out", output);
+        Assert.True(code == 0, err);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "compare.json")));
+        var rows = doc.RootElement.EnumerateArray().ToDictionary(r => r.GetProperty("name").GetString()!, r => r.GetProperty("mean"));
+        Assert.Equal(["teacher", "dmd", "fewstep", "sgts", "phased", "phased+naive", "phased+disjoint", "phased+full-phase-backprop"], rows.Keys);
+        Assert.Equal(1.0, rows["teacher"].GetProperty("mode_coverage").GetDouble());
+        Assert.InRange(rows["teacher"].GetProperty("off_mode_fraction").GetDouble(), 0, 0.02);   // the teacher is the exact predictor of that Gaussian
+        (code, err) = Reliability.ResumeTests.Cli(null, "compare", "--teacher", fixture.Teacher("velocity"), "--out", Path.Combine(root, "none"));
+        Assert.Equal(2, code);
+        Assert.Contains("give one with --mixture FILE", err);
+        Assert.False(Directory.Exists(Path.Combine(root, "none")));
+    }
+
     public static TheoryData<string, string> BadFiles => new()
     {
         { "not_torchscript.pt", "is not a TorchScript file" },
         { "one_input.pt", "the module must take (x, t)" },
-        { "wrong_shape.pt", "the output has shape [4, 1], not the sample shape [4, 2]" },
+        { "wrong_shape.pt", "returns shape [4, 1], not the sample shape [4, 2]" },
         { "not_finite.pt", "not finite" },
     };
 
