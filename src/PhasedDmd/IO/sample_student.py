@@ -212,9 +212,9 @@ def main():
         if args.n < 1:
             fail("--n must be >= 1")
         noise = torch.randn([args.n] + shape, generator=generator)
-    cond, repeats = conditions_for(student, args.prompt, noise.shape[0], generator)
     device = torch.device(args.device)
     experts = [load_expert(student, file, device) for file in student["experts"]]
+    cond, repeats = conditions_for(student, args.prompt, noise.shape[0], generator)
     x = torch.cat([noise] * repeats).to(device)
     samples = sample(student, experts, x, None if cond is None else cond.to(device), generator).cpu()
     flat = samples.reshape(samples.shape[0], -1)

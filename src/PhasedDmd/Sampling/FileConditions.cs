@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace PhasedDmd.Sampling;
 
 /// <summary>Conditions drawn from a conditions file: rows chosen uniformly at random, each prompt or class equally often.</summary>
-public sealed class FileConditions(ConditionsFile file) : IConditionSource
+public sealed class FileConditions(ConditionsFile file) : IConditionSource, IDisposable
 {
     public ConditionsFile File { get; } = file;
 
@@ -21,4 +21,6 @@ public sealed class FileConditions(ConditionsFile file) : IConditionSource
         using var indices = torch.full(n, index, dtype: ScalarType.Int64);
         return File.Rows(indices);
     }
+
+    public void Dispose() => File.Dispose();
 }

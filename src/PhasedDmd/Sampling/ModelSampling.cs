@@ -24,7 +24,9 @@ public static class ModelSampling
         using var scope = torch.NewDisposeScope();
         var shape = new long[] { options.N }.Concat(card.Network.SampleShape).ToArray();
         var noise = torch.randn(shape, generator: generator).to(device);
-        var condition = IConditionSource.For(card, model.IsConditional)?.Sample(options.N, generator).to(device);
+        var source = IConditionSource.For(card, model.IsConditional);
+        using var _ = source as IDisposable;
+        var condition = source?.Sample(options.N, generator).to(device);
         return Integrate(model, noise, condition, generator, options).cpu().MoveToOuterDisposeScope();
     }
 
@@ -41,7 +43,9 @@ public static class ModelSampling
         var device = Runtime.ResolveDevice(options.Device);
         using var generator = Runtime.NewGenerator(options.Seed);
         using var scope = torch.NewDisposeScope();
-        var condition = IConditionSource.For(model.Card, model.IsConditional)?.Sample((int)noise.shape[0], generator).to(device);
+        var source = IConditionSource.For(model.Card, model.IsConditional);
+        using var _ = source as IDisposable;
+        var condition = source?.Sample((int)noise.shape[0], generator).to(device);
         return Integrate(model, noise.to(device), condition, generator, options).cpu().MoveToOuterDisposeScope();
     }
 
@@ -53,7 +57,7 @@ public static class ModelSampling
     {
         if (IConditionSource.For(model.Card, model.IsConditional) is not FileConditions source)
             throw new InputException("prompt: this model has no conditions file");
-        using var file = source.File;
+        using var _ = source;
         if (rows.Count == 0) throw new InputException("prompt: give at least one row");
         var shape = model.Card.Network.SampleShape;
         if (noise is not null && !noise.shape.Skip(1).SequenceEqual(shape))
