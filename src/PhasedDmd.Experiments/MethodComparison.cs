@@ -131,7 +131,7 @@ public static class MethodComparison
         return sb.ToString();
     }
 
-    private static double Std(double[] v)
+    internal static double Std(double[] v)
     {
         if (v.Length < 2 || v.Any(double.IsNaN)) return v.Any(double.IsNaN) ? double.NaN : 0;
         var m = v.Average();

@@ -10,7 +10,7 @@ namespace PhasedDmd.Cli.Commands;
 public sealed class CompareSettings : CommandSettings
 {
     [CommandOption("--teacher <DIR>")]
-    [Description("Teacher model directory of an analytic task (ring8, grid9, ...), or any point teacher with --mixture.")]
+    [Description("Teacher model directory: an analytic task (ring8, grid9, ...), any point teacher with --mixture, or a glyphs / motion / motion-free DiT teacher (evaluated on its prompt grid).")]
     public string Teacher { get; init; } = "";
 
     [CommandOption("--mixture <FILE>")]
@@ -22,8 +22,8 @@ public sealed class CompareSettings : CommandSettings
     public int Seeds { get; init; } = 3;
 
     [CommandOption("--iterations-per-phase <N>")]
-    [Description("Generator updates per phase of phased (2 phases); single-expert methods get twice as many. Default 1000.")]
-    public int IterationsPerPhase { get; init; } = 1000;
+    [Description("Generator updates per phase of phased (2 phases); single-expert methods get twice as many, 4 phases half as many. Default 1000; DiT teachers 300.")]
+    public int? IterationsPerPhase { get; init; }
 
     [CommandOption("--config <FILE>")]
     [Description("Base distillation config JSON shared by every method (learning rates, loss, ...).")]
@@ -38,7 +38,7 @@ public sealed class CompareSettings : CommandSettings
         if (string.IsNullOrWhiteSpace(Teacher)) return ValidationResult.Error("--teacher DIR is required");
         if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out DIR is required");
         if (Seeds < 1) return ValidationResult.Error("--seeds must be ≥ 1");
-        if (IterationsPerPhase < 1) return ValidationResult.Error("--iterations-per-phase must be ≥ 1");
+        if (IterationsPerPhase is < 1) return ValidationResult.Error("--iterations-per-phase must be ≥ 1");
         return ValidationResult.Success();
     }
 }
@@ -49,6 +49,21 @@ public sealed class CompareCommand : Command<CompareSettings>
     public override int Execute(CommandContext context, CompareSettings s, CancellationToken cancellationToken)
     {
         var card = ModelDirectory.ReadCard(s.Teacher);
+        if (PhasedDmd.Data.ProceduralTasks.IsProcedural(card.Task.Name))
+        {
+            if (s.Mixture is not null) throw new InputException("--mixture: glyphs and motion teachers are scored on their prompt grid, not against a mixture");
+            var grid = new ComparisonSettings
+            {
+                Seeds = s.Seeds,
+                IterationsPerPhase = s.IterationsPerPhase ?? Distillation.DistillConfig.ForTeacher(card).IterationsPerPhase,
+                Base = s.Config is null ? Distillation.DistillConfig.ForTeacher(card) : Json.Read<Distillation.DistillConfig>(s.Config, "config"),
+            };
+            foreach (var entry in PromptGridComparison.StandardEntries(grid, grid.Base)) entry.Config?.Validate();
+            var gridRows = ConsoleProgress.Run("compare", p => PromptGridComparison.Run(s.Teacher, grid, s.Out, p, w => Console.Error.WriteLine($"warning: {w}")));
+            AnsiConsole.WriteLine(PromptGridComparison.Markdown(card.Task.Name, gridRows));
+            AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.Combine(s.Out, "compare.md"))}");
+            return 0;
+        }
         if (card.Task.Mixture is null && s.Mixture is null)
             throw new InputException($"--teacher: task '{card.Task.Name}' has no exact distribution to compare with; give one with --mixture FILE");
         if (s.Mixture is not null) PhasedDmd.Data.GaussianMixture.Load(s.Mixture);   // a malformed file fails before any training
@@ -56,7 +71,7 @@ public sealed class CompareCommand : Command<CompareSettings>
         {
             MixtureFile = s.Mixture is null ? null : Path.GetFullPath(s.Mixture),
             Seeds = s.Seeds,
-            IterationsPerPhase = s.IterationsPerPhase,
+            IterationsPerPhase = s.IterationsPerPhase ?? 1000,
             Base = s.Config is null ? new Distillation.DistillConfig() : Json.Read<Distillation.DistillConfig>(s.Config, "config"),
         };
         foreach (var entry in MethodComparison.StandardEntries(settings)) entry.Config?.Validate();

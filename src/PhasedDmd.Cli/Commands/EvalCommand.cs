@@ -33,10 +33,10 @@ public sealed class EvalCommand : Command<EvalSettings>
         var starts = settings.DenoisingCurve is { } spec ? ParseStartTimes(spec) : null;
         if (starts is not null && (card.Task.Name != "glyphs" || model.Network is null))
             throw new InputException("--denoising-curve: only for glyphs teachers (many-step models)");
-        if (card.Task.Name is "glyphs" or "motion")
+        if (PhasedDmd.Data.ProceduralTasks.IsProcedural(card.Task.Name))
         {
             if (settings.Mixture is not null) throw new InputException("--mixture: glyphs and motion models are scored on their prompt grid, not against a mixture");
-            using var evaluation = new PromptGridEvaluation(card.Task.Name, PromptGridEvaluation.EvaluationPrompts(card.Task.Name), seeds: 8,
+            using var evaluation = new PromptGridEvaluation(card.Task.Name, PromptGridEvaluation.EvaluationPrompts(card.Task.Name), seeds: PromptGridEvaluation.SeedsFor(card.Task.Name),
                 settings.Encoder ?? EncoderTraining.Shipped(card.Task.Name), "--encoder");
             using var grid = evaluation.Sample(model, options);
             var measures = evaluation.Measure(grid, options.Seed);
@@ -44,7 +44,7 @@ public sealed class EvalCommand : Command<EvalSettings>
             var flat = PromptGridEvaluation.Flatten(measures);   // NaN (written as a string) is left out, so it reads back as NaN
             double V(string key) => flat.GetValueOrDefault(key, double.NaN);
             var t = new Table().Title($"{card.Task.Name}: {evaluation.Prompts.Count} prompts × {evaluation.Seeds} seeds").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
-            foreach (var (label, key) in card.Task.Name == "glyphs" ? GlyphRows : MotionRows)
+            foreach (var (label, key) in card.Task.Name switch { "glyphs" => GlyphRows, "motion-free" => FreeMotionRows, _ => MotionRows })
                 t.AddRow(Markup.Escape(label.Replace("{threshold}", $"{V("dynamic_threshold"):F3}")), $"{V(key):F3}");
             AddFeatureRows(t, measures["features"] is null ? null : V);
             AnsiConsole.Write(t);
@@ -96,6 +96,15 @@ public sealed class EvalCommand : Command<EvalSettings>
         ("shape accuracy", "shape_accuracy"), ("direction accuracy", "direction_accuracy"), ("mean speed, px/frame (data: 0.75)", "mean_speed"),
         ("speed spread per prompt (data: 0.29)", "speed_spread_per_prompt"), ("mean shape match (soft IoU)", "mean_shape_match"),
         ("mean optical flow, px/frame (data: 0.75)", "mean_absolute_flow"), ("dynamic degree (flow > {threshold})", "dynamic_degree"),
+    ];
+
+    private static readonly (string Label, string Key)[] FreeMotionRows =
+    [
+        ("shape accuracy", "shape_accuracy"), ("axis accuracy (moving clips)", "axis_accuracy"),
+        ("mean optical flow, px/frame (real clips: 0.55)", "mean_absolute_flow"), ("dynamic degree (tracked speed > {threshold}; data: 0.75)", "dynamic_degree"),
+        ("still share (data: 0.25)", "still_share"), ("negative direction share (data: 0.375)", "negative_share"), ("positive direction share (data: 0.375)", "positive_share"),
+        ("direction distribution TV to the data's", "direction_tv"), ("motion diversity, px/frame (real clips: 0.63)", "motion_diversity"),
+        ("motion diversity / data", "motion_diversity_ratio"), ("tracked speed of moving clips (real clips: 0.68)", "mean_speed"),
     ];
 
     /// <summary>The encoder's rows; <paramref name="v"/> reads a flattened measure, null when there is no encoder.</summary>

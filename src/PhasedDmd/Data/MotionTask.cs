@@ -34,6 +34,7 @@ public sealed class MotionTask : IProceduralTask
         "right" => (1, 0),
         "up" => (0, -1),
         "down" => (0, 1),
+        "still" => (0, 0),
         _ => throw new ArgumentException($"unknown direction '{direction}'"),
     };
 
@@ -46,18 +47,26 @@ public sealed class MotionTask : IProceduralTask
             var shape = Shapes[ProceduralTasks.Pick(u[5 * i], Shapes.Length)];
             var direction = Directions[ProceduralTasks.Pick(u[5 * i + 1], Directions.Length)];
             var speed = MinSpeed + (MaxSpeed - MinSpeed) * u[5 * i + 2];
-            var travel = (Frames - 1) * speed;
-            var (dx, dy) = UnitOf(direction);
-            // Pixel x covers [x − ½, x + ½], so centres in [lo, hi] keep the shape inside the frame.
-            // Along the motion the whole path stays inside; across it, anywhere inside.
-            const double lo = HalfSize - 0.5, hi = Size - 0.5 - HalfSize;
-            double Along(float v, double d) => d > 0 ? lo + v * (hi - lo - travel) : hi - v * (hi - lo - travel);
-            double Across(float v) => lo + v * (hi - lo);
-            var x = dx != 0 ? Along(u[5 * i + 3], dx) : Across(u[5 * i + 3]);
-            var y = dy != 0 ? Along(u[5 * i + 4], dy) : Across(u[5 * i + 4]);
-            result[i] = new MotionAttributes(shape, direction, speed, x, y);
+            result[i] = Place(shape, direction, speed, u[5 * i + 3], u[5 * i + 4]);
         }
         return result;
+    }
+
+    /// <summary>
+    /// A clip whose whole path stays inside the frame: <paramref name="ux"/>, <paramref name="uy"/> in [0, 1)
+    /// place the start uniformly among the positions that allow it (along the motion) or anywhere (across it).
+    /// </summary>
+    public static MotionAttributes Place(string shape, string direction, double speed, float ux, float uy)
+    {
+        var travel = (Frames - 1) * speed;
+        var (dx, dy) = UnitOf(direction);
+        // Pixel x covers [x − ½, x + ½], so centres in [lo, hi] keep the shape inside the frame.
+        const double lo = HalfSize - 0.5, hi = Size - 0.5 - HalfSize;
+        double Along(float v, double d) => d > 0 ? lo + v * (hi - lo - travel) : hi - v * (hi - lo - travel);
+        double Across(float v) => lo + v * (hi - lo);
+        var x = dx != 0 ? Along(ux, dx) : Across(ux);
+        var y = dy != 0 ? Along(uy, dy) : Across(uy);
+        return new MotionAttributes(shape, direction, speed, x, y);
     }
 
     /// <summary>Whether the point (px, py), relative to the shape's centre, is inside the shape.</summary>

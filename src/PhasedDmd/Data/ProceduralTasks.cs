@@ -5,17 +5,19 @@ namespace PhasedDmd.Data;
 
 public static class ProceduralTasks
 {
-    public static readonly string[] Names = ["glyphs", "motion"];
+    public static readonly string[] Names = ["glyphs", "motion", "motion-free"];
 
     private static readonly GlyphsTask Glyphs = new();
     private static readonly MotionTask Motion = new();
+    private static readonly FreeMotionTask FreeMotion = new();
 
     /// <summary>The task by name (tasks are stateless; one shared instance each).</summary>
     public static IProceduralTask Resolve(string name) => name switch
     {
         "glyphs" => Glyphs,
         "motion" => Motion,
-        _ => throw new InputException($"unknown procedural task '{name}' (expected glyphs or motion)"),
+        "motion-free" => FreeMotion,
+        _ => throw new InputException($"unknown procedural task '{name}' (expected glyphs, motion or motion-free)"),
     };
 
     public static bool IsProcedural(string name) => Names.Contains(name);

@@ -25,12 +25,25 @@ public static class MotionReader
         return mass > 1e-6 ? (mx / mass, my / mass) : (Size / 2.0, Size / 2.0);
     }
 
-    /// <summary>Reads one clip given as 8 × 1 × 16 × 16 values in [−1, 1].</summary>
-    public static MotionReading Read(ReadOnlySpan<float> clip)
+    /// <summary>The velocity (px/frame) of the least-squares line through the frames' centroids.</summary>
+    public static (double Vx, double Vy) Velocity(ReadOnlySpan<float> clip)
+    {
+        var (cx, cy) = Centroids(clip);
+        return (Slope(cx), Slope(cy));
+    }
+
+    private static (double[] X, double[] Y) Centroids(ReadOnlySpan<float> clip)
     {
         var cx = new double[Frames];
         var cy = new double[Frames];
         for (var f = 0; f < Frames; f++) (cx[f], cy[f]) = Centroid(clip, f);
+        return (cx, cy);
+    }
+
+    /// <summary>Reads one clip given as 8 × 1 × 16 × 16 values in [−1, 1].</summary>
+    public static MotionReading Read(ReadOnlySpan<float> clip)
+    {
+        var (cx, cy) = Centroids(clip);
         var vx = Slope(cx);
         var vy = Slope(cy);
         var direction = Math.Abs(vx) >= Math.Abs(vy) ? (vx < 0 ? "left" : "right") : (vy < 0 ? "up" : "down");

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace PhasedDmd.Evaluation;
 
 /// <summary>
-/// The evaluation protocol of a text-conditioned task (glyphs, motion), shared by <c>eval</c> and
+/// The evaluation protocol of a text-conditioned task (glyphs, motion, motion-free), shared by <c>eval</c> and
 /// <c>demo</c>: a model is sampled on the prompts × seeds grid (row r uses seed + r for every prompt),
 /// the task's reader measures prompt following and layout diversity, and the feature encoder (when
 /// there is one) the diversity, composition and Fréchet measures against real samples of the same prompts.
@@ -23,7 +23,7 @@ public sealed class PromptGridEvaluation : IDisposable
     /// <param name="encoderDir">A feature encoder directory (from train-encoder), or null for none.</param>
     public PromptGridEvaluation(string task, IReadOnlyList<string> prompts, int seeds, string? encoderDir, string encoderOption = "encoder")
     {
-        if (task is not ("glyphs" or "motion")) throw new InputException($"task: '{task}' has no prompt-grid evaluation (expected glyphs or motion)");
+        if (!ProceduralTasks.IsProcedural(task)) throw new InputException($"task: '{task}' has no prompt-grid evaluation (expected {string.Join(", ", ProceduralTasks.Names)})");
         Task = task;
         Prompts = prompts;
         Seeds = seeds;
@@ -37,6 +37,12 @@ public sealed class PromptGridEvaluation : IDisposable
         return limit > 0 ? all.Take(limit).ToList() : all;
     }
 
+    /// <summary>
+    /// Seeds per prompt of the evaluation grid: 8, and 32 for motion-free, whose 8 prompts leave the motion
+    /// free (shares of still and moving clips need 256 clips to be known within about 0.03).
+    /// </summary>
+    public static int SeedsFor(string task) => task == "motion-free" ? 32 : 8;
+
     /// <summary>The model's samples on the grid, [seeds × prompts, …] row-major, on the CPU.</summary>
     public Tensor Sample(LoadedModel model, SampleOptions options) => ModelSampling.SamplePromptGrid(model, Prompts, Seeds, options);
 
@@ -44,9 +50,12 @@ public sealed class PromptGridEvaluation : IDisposable
     public JsonObject Measure(Tensor grid, int seed)
     {
         var pixels = grid.data<float>().ToArray();
-        var node = Task == "glyphs"
-            ? JsonNode.Parse(Json.SerializeMetrics(GlyphMetrics.FromSamples(pixels, Prompts, Seeds)))!.AsObject()
-            : JsonNode.Parse(Json.SerializeMetrics(MotionMetrics.FromSamples(pixels, Prompts, Seeds)))!.AsObject();
+        var node = JsonNode.Parse(Task switch
+        {
+            "glyphs" => Json.SerializeMetrics(GlyphMetrics.FromSamples(pixels, Prompts, Seeds)),
+            "motion-free" => Json.SerializeMetrics(FreeMotionMetrics.FromSamples(pixels, Prompts, Seeds)),
+            _ => Json.SerializeMetrics(MotionMetrics.FromSamples(pixels, Prompts, Seeds)),
+        })!.AsObject();
         if (Encoder is not null) node["features"] = JsonNode.Parse(Json.SerializeMetrics(EncoderMetrics.Evaluate(Encoder, grid, Prompts, Seeds, seed)));
         return node;
     }

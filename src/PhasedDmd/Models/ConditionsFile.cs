@@ -74,6 +74,11 @@ public sealed class ConditionsFile : IDisposable
             if (names.GroupBy(x => x).FirstOrDefault(g => g.Count() > 1) is { } twice)
                 throw new InputException($"conditions: {namesPath} names '{twice.Key}' twice");
         }
+        // The file lives as long as its owner (a model, a condition source), not as long as the dispose scope it was read in.
+        foreach (var t in tensors.Values) if (!ReferenceEquals(t, cond) && !ReferenceEquals(t, n)) t.Dispose();
+        cond.DetachFromDisposeScope();
+        nul?.DetachFromDisposeScope();
+        if (nul is not null && !ReferenceEquals(nul, n)) n!.Dispose();
         return new ConditionsFile(cond, nul, names);
     }
 

@@ -73,7 +73,7 @@ public sealed record TeacherConfig
     public void Validate()
     {
         static void Require(bool ok, string message) { if (!ok) throw new InputException(message); }
-        Require(Task is "gmm1d" or "ring8" or "grid9" or "mixture" or "glyphs" or "motion", $"task: unknown task '{Task}' (expected gmm1d, ring8, grid9, mixture, glyphs or motion)");
+        Require(Task is "gmm1d" or "ring8" or "grid9" or "mixture" or "glyphs" or "motion" or "motion-free", $"task: unknown task '{Task}' (expected gmm1d, ring8, grid9, mixture, glyphs, motion or motion-free)");
         Require(Task != "mixture" || !string.IsNullOrEmpty(MixtureFile), "mixtureFile: task 'mixture' needs --mixture FILE");
         Require(Schedule is "flow" or "vp-cosine", $"schedule: unknown schedule '{Schedule}' (expected flow or vp-cosine)");
         Require(Hidden >= 1, $"hidden: must be ≥ 1 (got {Hidden})");
@@ -132,7 +132,7 @@ public sealed record TeacherConfig
             Task = task, Width = 96, Depth = 4, Heads = 4, Patch = 2, Iterations = 7000, BatchSize = 64,
             LearningRate = 2e-3, WarmupIterations = 200, EmaDecay = 0.999, ConditionDropout = 0.1, SampleCfg = 3.0, LogEvery = 50, CheckpointEvery = 500,
         },
-        "motion" => new TeacherConfig
+        "motion" or "motion-free" => new TeacherConfig
         {
             Task = task, Width = 96, Depth = 4, Heads = 4, Patch = 4, TubeletFrames = 2, Iterations = 4000, BatchSize = 64,
             LearningRate = 1e-3, WarmupIterations = 200, EmaDecay = 0.999, ConditionDropout = 0.1, SampleCfg = 3.0, LogEvery = 50, CheckpointEvery = 500,

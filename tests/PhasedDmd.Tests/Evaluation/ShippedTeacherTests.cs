@@ -29,6 +29,18 @@ public class ShippedTeacherTests
     }
 
     [Fact]
+    public void The_shipped_motion_free_teacher_draws_still_and_moving_clips_in_the_datas_proportions()
+    {
+        var prompts = new FreeMotionTask().EvaluationPrompts;
+        using var model = LoadedModel.Load(Path.Combine(TestUtil.RepoRoot(), "assets", "teachers", "motion-free"));
+        using var samples = ModelSampling.SamplePromptGrid(model, prompts, 16, new SampleOptions(Seed: 5));
+        var m = FreeMotionMetrics.FromSamples(samples.data<float>().ToArray(), prompts, 16);
+        Assert.InRange(m.DynamicDegree, 0.6, 0.9);                  // data 0.75; 128 clips: binomial sd 0.04
+        Assert.True(m.DirectionTv < 0.12, $"direction TV {m.DirectionTv:F3}");
+        Assert.True(m.ShapeAccuracy >= 0.8, $"shape accuracy {m.ShapeAccuracy:F3}");
+    }
+
+    [Fact]
     public void The_shipped_glyphs_teacher_draws_the_character_and_colours_the_prompt_names()
     {
         // read back with the task's own renderer (chance: 1/15 characters, 1/30 colour pairs)
