@@ -42,6 +42,32 @@ public static class MethodComparison
         var mixture = settings.MixtureFile is { } file ? Data.GaussianMixture.Load(file)
                       : ModelDirectory.ReadCard(teacherDir).Task.Mixture
                         ?? throw new InputException($"teacher: task '{ModelDirectory.ReadCard(teacherDir).Task.Name}' has no exact distribution to compare with; give one with --mixture FILE");
+        return RunTable(teacherDir, settings, outDir, entries, MetricKeys, (modelDir, name, seed, dir) =>
+        {
+            using var model = LoadedModel.Load(modelDir);
+            using var samples = ModelSampling.Sample(model, new SampleOptions(N: settings.EvalSamples, Seed: 10_000 + seed));
+            var m = MixtureMetrics.Evaluate(mixture, samples, seed);
+            Json.WriteMetrics(Path.Combine(dir, "metrics.json"), m);
+            if (seed == 0)
+                Plots.MixtureSamples(Path.Combine(outDir, $"{name}.png"), mixture, TensorExport.ToMatrix(samples),
+                    $"{model.Card.Task.Name} {name}: TV {m.WeightTv:F3}, off-mode {m.OffModeFraction:F3}");
+            return new Dictionary<string, double>
+            {
+                ["mode_coverage"] = m.ModeCoverage, ["weight_tv"] = m.WeightTv, ["off_mode_fraction"] = m.OffModeFraction, ["mmd"] = m.Mmd,
+            };
+        }, Markdown, progress, warn);
+    }
+
+    /// <summary>
+    /// The loop every comparison table shares: for each entry and seed, distil (restartably; the
+    /// teacher is its own row), measure the model with <paramref name="measure"/> (model directory,
+    /// entry name, seed, the seed's folder), add the wall time as <c>seconds</c>, and after each entry
+    /// write <c>compare.json</c> and <c>compare.md</c> with mean and sd over the seeds of <paramref name="keys"/>.
+    /// </summary>
+    internal static List<ComparisonRow> RunTable(string teacherDir, ComparisonSettings settings, string outDir, IReadOnlyList<ComparisonEntry> entries,
+        IReadOnlyList<string> keys, Func<string, string, int, string, Dictionary<string, double>> measure, Func<IReadOnlyList<ComparisonRow>, string> markdown,
+        Action<JobProgress>? progress, Action<string>? warn)
+    {
         Directory.CreateDirectory(outDir);
         Json.Write(Path.Combine(outDir, "compare_settings.json"), new { settings, entries });
         var rows = new List<ComparisonRow>();
@@ -55,32 +81,23 @@ public static class MethodComparison
                 progress?.Invoke(new JobProgress(done, total, $"{entry.Name} seed {seed}"));
                 var dir = Path.Combine(outDir, entry.Name, $"seed{seed}");
                 var seconds = double.NaN;
-                string modelDir;
-                if (entry.Config is null) modelDir = teacherDir;
-                else
+                var modelDir = teacherDir;
+                if (entry.Config is not null)
                 {
                     seconds = Distil(teacherDir, entry.Config with { Seed = seed }, dir, warn);
                     modelDir = dir;
                 }
-                using var model = LoadedModel.Load(modelDir);
-                using var samples = ModelSampling.Sample(model, new SampleOptions(N: settings.EvalSamples, Seed: 10_000 + seed));
-                var m = MixtureMetrics.Evaluate(mixture, samples, seed);
-                Json.WriteMetrics(Path.Combine(dir, "metrics.json"), m);
-                if (seed == 0)
-                    Plots.MixtureSamples(Path.Combine(outDir, $"{entry.Name}.png"), mixture, TensorExport.ToMatrix(samples),
-                        $"{model.Card.Task.Name} {entry.Name}: TV {m.WeightTv:F3}, off-mode {m.OffModeFraction:F3}");
-                perSeed.Add(new Dictionary<string, double>
-                {
-                    ["mode_coverage"] = m.ModeCoverage, ["weight_tv"] = m.WeightTv, ["off_mode_fraction"] = m.OffModeFraction,
-                    ["mmd"] = m.Mmd, ["seconds"] = seconds,
-                });
+                Directory.CreateDirectory(dir);
+                var measured = measure(modelDir, entry.Name, seed, dir);
+                measured["seconds"] = seconds;
+                perSeed.Add(keys.ToDictionary(k => k, k => measured.GetValueOrDefault(k, double.NaN)));
                 done++;
             }
             rows.Add(new ComparisonRow(entry.Name, settings.Seeds,
-                MetricKeys.ToDictionary(k => k, k => perSeed.Average(d => d[k])),
-                MetricKeys.ToDictionary(k => k, k => Std(perSeed.Select(d => d[k]).ToArray()))));
+                keys.ToDictionary(k => k, k => perSeed.Average(d => d[k])),
+                keys.ToDictionary(k => k, k => Std([.. perSeed.Select(d => d[k])]))));
             Json.WriteMetrics(Path.Combine(outDir, "compare.json"), rows);
-            AtomicFile.WriteAllText(Path.Combine(outDir, "compare.md"), Markdown(rows));
+            AtomicFile.WriteAllText(Path.Combine(outDir, "compare.md"), markdown(rows));
         }
         return rows;
     }
@@ -119,7 +136,7 @@ public static class MethodComparison
         }
     }
 
-    public static string Markdown(IEnumerable<ComparisonRow> rows)
+    public static string Markdown(IReadOnlyList<ComparisonRow> rows)
     {
         var sb = new StringBuilder();
         sb.AppendLine("| method | seeds | mode coverage | weight TV | off-mode | MMD² | wall time (s) |");
@@ -131,7 +148,7 @@ public static class MethodComparison
         return sb.ToString();
     }
 
-    internal static double Std(double[] v)
+    private static double Std(double[] v)
     {
         if (v.Length < 2 || v.Any(double.IsNaN)) return v.Any(double.IsNaN) ? double.NaN : 0;
         var m = v.Average();

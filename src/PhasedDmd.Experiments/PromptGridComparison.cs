@@ -43,44 +43,15 @@ public static class PromptGridComparison
         var card = ModelDirectory.ReadCard(teacherDir);
         var task = card.Task.Name;
         var entries = StandardEntries(settings, settings.Base);
-        var keys = MetricKeys(task);
-        Directory.CreateDirectory(outDir);
-        Json.Write(Path.Combine(outDir, "compare_settings.json"), new { settings, entries });
         using var evaluation = new PromptGridEvaluation(task, PromptGridEvaluation.EvaluationPrompts(task), PromptGridEvaluation.SeedsFor(task), EncoderTraining.Shipped(task));
-        var rows = new List<ComparisonRow>();
-        var total = entries.Count * settings.Seeds;
-        var done = 0;
-        foreach (var entry in entries)
+        return MethodComparison.RunTable(teacherDir, settings, outDir, entries, MetricKeys(task), (modelDir, _, seed, dir) =>
         {
-            var perSeed = new List<Dictionary<string, double>>();
-            for (var seed = 0; seed < settings.Seeds; seed++)
-            {
-                progress?.Invoke(new JobProgress(done, total, $"{entry.Name} seed {seed}"));
-                var dir = Path.Combine(outDir, entry.Name, $"seed{seed}");
-                var seconds = double.NaN;
-                var modelDir = teacherDir;
-                if (entry.Config is not null)
-                {
-                    seconds = MethodComparison.Distil(teacherDir, entry.Config with { Seed = seed }, dir, warn);
-                    modelDir = dir;
-                }
-                using var model = LoadedModel.Load(modelDir, Runtime.ResolveDevice(settings.Base.Device));
-                using var grid = evaluation.Sample(model, new SampleOptions(Seed: 10_000 + 1000 * seed, Device: settings.Base.Device));
-                var measures = evaluation.Measure(grid, seed);
-                Directory.CreateDirectory(dir);
-                AtomicFile.WriteAllText(Path.Combine(dir, "metrics.json"), measures.ToJsonString(Json.MetricsOptions));
-                var flat = PromptGridEvaluation.Flatten(measures);
-                flat["seconds"] = seconds;
-                perSeed.Add(keys.ToDictionary(k => k, k => flat.GetValueOrDefault(k, double.NaN)));
-                done++;
-            }
-            rows.Add(new ComparisonRow(entry.Name, settings.Seeds,
-                keys.ToDictionary(k => k, k => perSeed.Average(d => d[k])),
-                keys.ToDictionary(k => k, k => MethodComparison.Std([.. perSeed.Select(d => d[k])]))));
-            Json.WriteMetrics(Path.Combine(outDir, "compare.json"), rows);
-            AtomicFile.WriteAllText(Path.Combine(outDir, "compare.md"), Markdown(task, rows));
-        }
-        return rows;
+            using var model = LoadedModel.Load(modelDir, Runtime.ResolveDevice(settings.Base.Device));
+            using var grid = evaluation.Sample(model, new SampleOptions(Seed: 10_000 + 1000 * seed, Device: settings.Base.Device));
+            var measures = evaluation.Measure(grid, seed);
+            AtomicFile.WriteAllText(Path.Combine(dir, "metrics.json"), measures.ToJsonString(Json.MetricsOptions));
+            return PromptGridEvaluation.Flatten(measures);
+        }, rows => Markdown(task, rows), progress, warn);
     }
 
     public static string Markdown(string task, IReadOnlyList<ComparisonRow> rows)
