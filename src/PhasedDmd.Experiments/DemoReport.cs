@@ -12,8 +12,10 @@ public sealed record DemoReport
     public Dictionary<string, double> TeacherTrainSeconds { get; init; } = new();
     public Toy1dResult? Toy1d { get; set; }
     public List<ComparisonRow> Ring8 { get; init; } = new();
-    /// <summary>Per task (glyphs, motion): teacher, dmd, sgts, phased — the Table 2 / Table 3 analogues.</summary>
+    /// <summary>Per task (glyphs, motion-free): teacher, dmd, sgts, phased — the Table 2 / Table 3 analogues.</summary>
     public Dictionary<string, List<DemoEntry>> Methods { get; init; } = new();
+    /// <summary>Per task, the task's measures on real samples laid out as the evaluation grid (motion-free: the data's row of Table 3).</summary>
+    public Dictionary<string, Dictionary<string, double>> RealData { get; init; } = new();
     /// <summary>Fig. 5 analogue: the phased student (1×) and the one whose high-SNR expert trained Fig5Multiplier× longer.</summary>
     public List<DemoEntry> Fig5 { get; init; } = new();
     public Dictionary<string, double> Fig5Layout { get; init; } = new();

@@ -38,8 +38,13 @@ public static class DemoReportWriter
             }
         foreach (var baseline in (string[])["dmd", "sgts"])
         {
-            Compare($"Phased DMD keeps more motion than {baseline} (Table 3: mean absolute optical flow ↑)", "motion", "phased", baseline, "mean_absolute_flow", false, "mean |flow|");
-            Compare($"Phased DMD keeps more motion than {baseline} (Table 3: dynamic degree ↑)", "motion", "phased", baseline, "dynamic_degree", false, "dynamic degree");
+            foreach (var video in VideoTasks)
+            {
+                Compare($"Phased DMD keeps more motion than {baseline} (Table 3: mean absolute optical flow ↑)", video, "phased", baseline, "mean_absolute_flow", false, "mean |flow|");
+                Compare($"Phased DMD keeps more motion than {baseline} (Table 3: dynamic degree ↑)", video, "phased", baseline, "dynamic_degree", false, "dynamic degree");
+            }
+            Compare($"Phased DMD keeps more motion diversity than {baseline} (spread of the motion across seeds ↑)", "motion-free", "phased", baseline, "motion_diversity", false, "motion diversity");
+            Compare($"Phased DMD's still / moving / direction shares are closer to the data's than {baseline}'s (direction TV ↓)", "motion-free", "phased", baseline, "direction_tv", true, "direction TV");
             Compare($"Phased DMD renders characters at least as well as {baseline} (text rendering)", "glyphs", "phased", baseline, "character_accuracy", false, "character accuracy", tieHolds: true);
         }
         if (r.Fig5.Count == 2)
@@ -109,7 +114,7 @@ public static class DemoReportWriter
         sb.AppendLine();
         foreach (var (task, why) in r.Skipped) sb.AppendLine($"**{task} skipped:** {why}.\n");
         var prompts = c.PromptLimit > 0 ? $"the first {c.PromptLimit}" : "all";
-        sb.AppendLine($"Protocol: {prompts} evaluation prompts × {c.SeedsPerPrompt} seeds per task, the same noises for every model. " +
+        sb.AppendLine($"Protocol: {prompts} evaluation prompts × {c.SeedsPerPrompt} seeds per task ({c.MotionFreeSeedsPerPrompt} for motion-free), the same noises for every model. " +
                       "The teacher samples with its own 40 Euler steps and CFG; students sample with CFG 1 on their own grid (dmd: 1 step; sgts, phased: 4 steps). " +
                       $"Phased DMD (2 phases) makes {c.ImageIterationsPerPhase} generator updates per phase on the DiT tasks, dmd and sgts {2 * c.ImageIterationsPerPhase} " +
                       $"(ring8: {c.RingIterationsPerPhase} per phase, baselines twice that). One seed per distillation: differences smaller than the seed-to-seed spread " +
@@ -142,7 +147,7 @@ public static class DemoReportWriter
         sb.AppendLine();
         sb.AppendLine("| task | model | feature cosine ↓ | perceptual ↑ | composition spread / data | composition W1 ↓ | Fréchet to data (floor) | Fréchet to teacher | prompt following | train s |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
-        foreach (var (task, entries) in r.Methods)
+        foreach (var (task, entries) in r.Methods.Where(m => m.Value.Any(e => e.Metrics.ContainsKey("features.feature_cosine"))))
         {
             var real = entries.FirstOrDefault();
             if (real is not null)
@@ -153,13 +158,36 @@ public static class DemoReportWriter
                               $"{(e.Name == "teacher" ? "—" : F(Get(e, "features.frechet_to_teacher"), "0"))} | {Capability(task, e)} | {(e.TrainSeconds is { } t ? t.ToString("0", Inv) : "—")} |");
         }
         sb.AppendLine();
-        sb.AppendLine("Prompt following: glyphs = character / colour accuracy (read back with the task's own renderer); motion = shape / direction accuracy.");
+        var unmeasured = r.Methods.Keys.Where(t => !r.Methods[t].Any(e => e.Metrics.ContainsKey("features.feature_cosine"))).ToList();
+        if (unmeasured.Count > 0) sb.AppendLine($"No feature encoder is shipped for {string.Join(", ", unmeasured)}, so it has no row here; its diversity is in Table 3.\n");
+        sb.AppendLine("Prompt following: glyphs = character / colour accuracy (read back with the task's own renderer); motion-free = shape / axis accuracy; motion = shape / direction accuracy.");
         sb.AppendLine();
     }
 
-    /// <summary>Table 3 analogue: motion.</summary>
+    /// <summary>The video tasks, whose motion Table 3 measures.</summary>
+    private static readonly string[] VideoTasks = ["motion-free", "motion"];
+
+    /// <summary>Table 3 analogue: motion-free (and motion, when it ran).</summary>
     private static void Table3(StringBuilder sb, DemoReport r)
     {
+        if (r.Methods.TryGetValue("motion-free", out var free))
+        {
+            sb.AppendLine("## Table 3 analogue — motion-free");
+            sb.AppendLine();
+            sb.AppendLine("The prompt names only the shape and an axis; a quarter of the real clips are still and the rest move either way along the axis at 0.25–1.25 px/frame, " +
+                          "so a generator that averages the motions of a prompt loses them. Dynamic degree: share of clips whose tracked centroid speed exceeds " +
+                          $"{F(Get(free[0], "dynamic_threshold"))} px/frame (half the 5th percentile of real moving clips'). Direction TV: total variation between the still / negative / positive shares and the data's. " +
+                          "Motion diversity: spread of the centroid velocity across the seeds of a prompt, divided by the real clips'. Every clip starts from its own noise.");
+            sb.AppendLine();
+            sb.AppendLine("| model | mean absolute flow ↑ | dynamic degree | still / neg / pos | direction TV ↓ | motion diversity / data ↑ | tracked speed | shape acc | axis acc | train s |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+            var rows = r.RealData.TryGetValue("motion-free", out var real) ? [new DemoEntry("real data", "data", "", null, 0, real), .. free] : free;
+            foreach (var e in rows)
+                sb.AppendLine($"| {e.Name} | {F(Get(e, "mean_absolute_flow"))} | {F(Get(e, "dynamic_degree"))} | " +
+                              $"{F(Get(e, "still_share"), "0.00")} / {F(Get(e, "negative_share"), "0.00")} / {F(Get(e, "positive_share"), "0.00")} | {F(Get(e, "direction_tv"))} | " +
+                              $"{F(Get(e, "motion_diversity_ratio"))} | {F(Get(e, "mean_speed"))} | {F(Get(e, "shape_accuracy"))} | {F(Get(e, "axis_accuracy"))} | {(e.TrainSeconds is { } t ? t.ToString("0", Inv) : "—")} |");
+            sb.AppendLine();
+        }
         if (r.Methods.TryGetValue("motion", out var motion))
         {
             sb.AppendLine("## Table 3 analogue — motion");
@@ -186,7 +214,7 @@ public static class DemoReportWriter
             sb.AppendLine("| " + string.Join(" | ", entries.Select(e => e.Name)) + " |");
             sb.AppendLine("|" + string.Concat(entries.Select(_ => "---|")));
             sb.AppendLine("| " + string.Join(" | ", entries.Select(e => $"![{task} {e.Name}]({task}/{e.Name}.png)")) + " |");
-            if (task == "motion")
+            if (VideoTasks.Contains(task))
                 sb.AppendLine("| " + string.Join(" | ", entries.Select(e => $"[animated]({task}/{e.Name}.apng)")) + " |");
             sb.AppendLine();
         }
@@ -284,9 +312,12 @@ public static class DemoReportWriter
         sb.AppendLine("```");
     }
 
-    private static string Capability(string task, DemoEntry e) => task == "glyphs"
-        ? $"{F(Get(e, "character_accuracy"), "0.00")} / {F(Get(e, "colour_accuracy"), "0.00")}"
-        : $"{F(Get(e, "shape_accuracy"), "0.00")} / {F(Get(e, "direction_accuracy"), "0.00")}";
+    private static string Capability(string task, DemoEntry e) => task switch
+    {
+        "glyphs" => $"{F(Get(e, "character_accuracy"), "0.00")} / {F(Get(e, "colour_accuracy"), "0.00")}",
+        "motion-free" => $"{F(Get(e, "shape_accuracy"), "0.00")} / {F(Get(e, "axis_accuracy"), "0.00")}",
+        _ => $"{F(Get(e, "shape_accuracy"), "0.00")} / {F(Get(e, "direction_accuracy"), "0.00")}",
+    };
 
     private static string Rel(string path)
     {

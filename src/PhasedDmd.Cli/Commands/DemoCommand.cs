@@ -20,7 +20,7 @@ public sealed class DemoSettings : CommandSettings
     public bool Quick { get; init; }
 
     [CommandOption("--from-scratch")]
-    [Description("Also train the ring8, glyphs and motion teachers (about 25 more minutes on 2 cores) instead of using the shipped ones in assets/teachers.")]
+    [Description("Also train the ring8, glyphs and motion-free teachers (about 42 more minutes on 2 cores) instead of using the shipped ones in assets/teachers.")]
     public bool FromScratch { get; init; }
 
     [CommandOption("--threads <N>")]

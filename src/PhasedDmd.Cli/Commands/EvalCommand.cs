@@ -20,6 +20,16 @@ public sealed class EvalSettings : ModelSamplingSettings
     [CommandOption("--encoder <DIR>")]
     [System.ComponentModel.Description("glyphs/motion: the feature encoder for the diversity, composition and Fréchet measures (default assets/encoders/<task> when it exists; train one with train-encoder).")]
     public string? Encoder { get; init; }
+
+    [CommandOption("--seeds <N>")]
+    [System.ComponentModel.Description("glyphs/motion/motion-free: seeds per prompt of the evaluation grid (default 8; 32 for motion-free). Seed row r uses noise seed --seed + r.")]
+    public int? Seeds { get; init; }
+
+    public override Spectre.Console.ValidationResult Validate()
+    {
+        if (Seeds is < 2) return Spectre.Console.ValidationResult.Error($"--seeds: must be ≥ 2 (diversity needs pairs; got {Seeds})");
+        return base.Validate();
+    }
 }
 
 public sealed class EvalCommand : Command<EvalSettings>
@@ -36,7 +46,7 @@ public sealed class EvalCommand : Command<EvalSettings>
         if (PhasedDmd.Data.ProceduralTasks.IsProcedural(card.Task.Name))
         {
             if (settings.Mixture is not null) throw new InputException("--mixture: glyphs and motion models are scored on their prompt grid, not against a mixture");
-            using var evaluation = new PromptGridEvaluation(card.Task.Name, PromptGridEvaluation.EvaluationPrompts(card.Task.Name), seeds: PromptGridEvaluation.SeedsFor(card.Task.Name),
+            using var evaluation = new PromptGridEvaluation(card.Task.Name, PromptGridEvaluation.EvaluationPrompts(card.Task.Name), seeds: settings.Seeds ?? PromptGridEvaluation.SeedsFor(card.Task.Name),
                 settings.Encoder ?? EncoderTraining.Shipped(card.Task.Name), "--encoder");
             using var grid = evaluation.Sample(model, options);
             var measures = evaluation.Measure(grid, options.Seed);

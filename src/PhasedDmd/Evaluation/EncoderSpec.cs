@@ -15,6 +15,9 @@ public sealed record EncoderSpec(string Task, int InChannels, int[] Categories, 
 
     public int Regressions => RegressionNames.Length;
 
+    /// <summary>The tasks a feature encoder can be trained for (<see cref="ForTask"/>).</summary>
+    public static readonly string[] Tasks = ["glyphs", "motion"];
+
     /// <summary>The attributes each task's encoder is trained to predict: everything the sample's truth records.</summary>
     public static EncoderSpec ForTask(string task) => task switch
     {

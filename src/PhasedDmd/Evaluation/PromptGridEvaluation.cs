@@ -43,8 +43,17 @@ public sealed class PromptGridEvaluation : IDisposable
     /// </summary>
     public static int SeedsFor(string task) => task == "motion-free" ? 32 : 8;
 
+    /// <summary>
+    /// Whether the prompts of a seed row share one noise (glyphs, motion: a row shows how one noise renders
+    /// each prompt). motion-free gives every cell its own noise: whether a clip moves, and which way, is
+    /// left free by the prompt and follows the noise, so with shared rows the shares of still and moving
+    /// clips would rest on only as many independent draws as there are seeds.
+    /// </summary>
+    public static bool SharesNoiseAcrossPrompts(string task) => task != "motion-free";
+
     /// <summary>The model's samples on the grid, [seeds × prompts, …] row-major, on the CPU.</summary>
-    public Tensor Sample(LoadedModel model, SampleOptions options) => ModelSampling.SamplePromptGrid(model, Prompts, Seeds, options);
+    public Tensor Sample(LoadedModel model, SampleOptions options)
+        => ModelSampling.SamplePromptGrid(model, Prompts, Seeds, options, SharesNoiseAcrossPrompts(Task));
 
     /// <summary>The task's measures of a grid, with the encoder's under <c>features</c>, as a snake_case JSON object.</summary>
     public JsonObject Measure(Tensor grid, int seed)

@@ -77,8 +77,10 @@ public static class ModelSampling
     /// Samples a text-conditioned model on a grid: row r uses the noise of seed (options.Seed + r)
     /// for every prompt, so a row shows how one starting noise renders each prompt and a column
     /// shows the diversity of one prompt across seeds (paper Fig. 3). Returns [seeds × prompts, …] row-major.
+    /// With <paramref name="sharedNoise"/> false, row r draws one noise per prompt from seed (options.Seed + r)
+    /// instead, so every cell of the grid starts from its own noise (still the same for every model).
     /// </summary>
-    public static Tensor SamplePromptGrid(LoadedModel model, IReadOnlyList<string> prompts, int seeds, SampleOptions options)
+    public static Tensor SamplePromptGrid(LoadedModel model, IReadOnlyList<string> prompts, int seeds, SampleOptions options, bool sharedNoise = true)
     {
         if (!ProceduralTasks.IsProcedural(model.Card.Task.Name))
             throw new InputException($"prompts: task '{model.Card.Task.Name}' is not text-conditioned");
@@ -90,7 +92,8 @@ public static class ModelSampling
         var noise = torch.cat(Enumerable.Range(0, seeds).Select(r =>
         {
             using var g = Runtime.NewGenerator(options.Seed + r);
-            return torch.randn([1, .. shape], generator: g).expand([prompts.Count, .. shape]);
+            return sharedNoise ? torch.randn([1, .. shape], generator: g).expand([prompts.Count, .. shape])
+                               : torch.randn([prompts.Count, .. shape], generator: g);
         }).ToArray()).to(device);
         var condition = task.Encode(Enumerable.Range(0, seeds).SelectMany(_ => prompts)).to(device);
         using var generator = Runtime.NewGenerator(options.Seed);

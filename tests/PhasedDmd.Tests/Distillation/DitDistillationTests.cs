@@ -1,4 +1,5 @@
 using PhasedDmd.Distillation;
+using PhasedDmd.Evaluation;
 using PhasedDmd.Generators;
 using PhasedDmd.IO;
 using PhasedDmd.Models;
@@ -78,7 +79,14 @@ public class DitDistillationTests
         {
             Assert.Equal(0.0, TestUtil.MaxAbs(samples[0], samples[1]));
             Assert.True(TestUtil.MaxAbs(samples[0], samples[2]) > 1e-3);
+            // without shared rows (motion-free's evaluation) every cell has its own noise, still reproducibly
+            using var own = ModelSampling.SamplePromptGrid(loaded, ["square moving left", "square moving left"], 2, new SampleOptions(Steps: 2), sharedNoise: false);
+            using var again = ModelSampling.SamplePromptGrid(loaded, ["square moving left", "square moving left"], 2, new SampleOptions(Steps: 2), sharedNoise: false);
+            Assert.True(TestUtil.MaxAbs(own[0], own[1]) > 1e-3);
+            Assert.Equal(0.0, TestUtil.MaxAbs(own, again));
         }
+        Assert.False(PromptGridEvaluation.SharesNoiseAcrossPrompts("motion-free"));
+        Assert.True(PromptGridEvaluation.SharesNoiseAcrossPrompts("glyphs") && PromptGridEvaluation.SharesNoiseAcrossPrompts("motion"));
         Assert.Equal(2, PhasedDmd.Cli.PhasedDmdApp.Run(["sample", "--model", teacherDir, "--prompt", "hexagon moving left", "--out", png]));
     }
     [Fact]

@@ -33,9 +33,9 @@ public class ShippedTeacherTests
     {
         var prompts = new FreeMotionTask().EvaluationPrompts;
         using var model = LoadedModel.Load(Path.Combine(TestUtil.RepoRoot(), "assets", "teachers", "motion-free"));
-        using var samples = ModelSampling.SamplePromptGrid(model, prompts, 16, new SampleOptions(Seed: 5));
+        using var samples = ModelSampling.SamplePromptGrid(model, prompts, 16, new SampleOptions(Seed: 5), sharedNoise: false);
         var m = FreeMotionMetrics.FromSamples(samples.data<float>().ToArray(), prompts, 16);
-        Assert.InRange(m.DynamicDegree, 0.6, 0.9);                  // data 0.75; 128 clips: binomial sd 0.04
+        Assert.InRange(m.DynamicDegree, 0.6, 0.9);                  // data 0.75; 128 clips, each from its own noise: binomial sd 0.04
         Assert.True(m.DirectionTv < 0.12, $"direction TV {m.DirectionTv:F3}");
         Assert.True(m.ShapeAccuracy >= 0.8, $"shape accuracy {m.ShapeAccuracy:F3}");
     }

@@ -52,6 +52,34 @@ public class DemoReportTests
     }
 
     [Fact]
+    public void Motion_free_claims_compare_flow_dynamic_degree_diversity_and_direction_shares()
+    {
+        var report = new DemoReport
+        {
+            Config = DemoConfig.Default(),
+            Methods =
+            {
+                ["motion-free"] =
+                [
+                    Entry("teacher"),
+                    Entry("sgts", ("mean_absolute_flow", 0.4), ("dynamic_degree", 0.9), ("motion_diversity", 0.2), ("direction_tv", 0.3)),
+                    Entry("phased", ("mean_absolute_flow", 0.5), ("dynamic_degree", 0.8), ("motion_diversity", 0.4), ("direction_tv", 0.1)),
+                ],
+            },
+        };
+        var claims = DemoReportWriter.Claims(report).ToDictionary(c => c.Claim, c => c.Holds);
+        Assert.True(claims["Phased DMD keeps more motion than sgts (Table 3: mean absolute optical flow ↑)"]);   // 0.5 > 0.4
+        Assert.False(claims["Phased DMD keeps more motion than sgts (Table 3: dynamic degree ↑)"]);               // 0.8 < 0.9
+        Assert.True(claims["Phased DMD keeps more motion diversity than sgts (spread of the motion across seeds ↑)"]);
+        Assert.True(claims["Phased DMD's still / moving / direction shares are closer to the data's than sgts's (direction TV ↓)"]);   // 0.1 < 0.3
+        Assert.Equal(4, claims.Count);   // no dmd entry, no glyphs: nothing else is claimed
+        var md = DemoReportWriter.Markdown(report with { Claims = DemoReportWriter.Claims(report) });
+        Assert.Contains("## Table 3 analogue — motion-free", md);
+        Assert.Contains("| phased | 0.500 | 0.800 |", md);
+        Assert.DoesNotContain("| motion-free | phased |", md);   // no encoder measures, so no Table 2 row
+    }
+
+    [Fact]
     public void Layout_agreement_is_one_for_identical_glyphs_and_measures_a_known_shift()
     {
         var per = 3 * GlyphsTask.Size * GlyphsTask.Size;
@@ -81,7 +109,7 @@ public class DemoEndToEndTests
         var dir = TestUtil.TempDir("demo");
         var config = DemoConfig.QuickRun() with
         {
-            ImageIterationsPerPhase = 2, RingIterationsPerPhase = 4, Toy1dIterations = 5, SeedsPerPrompt = 2, PromptLimit = 2,
+            ImageIterationsPerPhase = 2, RingIterationsPerPhase = 4, Toy1dIterations = 5, SeedsPerPrompt = 2, MotionFreeSeedsPerPrompt = 3, PromptLimit = 2,
             MixtureSamples = 200, Fig5Multiplier = 2, ImageAblations = true, Threads = 2,
         };
         // The shipped teachers and encoders are found above the test executable (the repository checkout).
@@ -89,16 +117,20 @@ public class DemoEndToEndTests
             var report = Demo.Run(config, dir);
             Assert.Empty(report.TeacherTrainSeconds);   // shipped teachers, nothing trained
             var tasks = Demo.ImageTasks.Where(t => TestUtil.RepoRoot() is { } root && Directory.Exists(Path.Combine(root, "assets", "teachers", t))).ToArray();
-            Assert.Contains("motion", tasks);
+            Assert.Contains("motion-free", tasks);
             Assert.Equal(["ring8", .. tasks], report.Teachers.Keys.ToArray());
             Assert.Equal(tasks, report.Methods.Keys.ToArray());
             foreach (var task in tasks)
             {
                 Assert.Equal(["teacher", "dmd", "sgts", "phased"], report.Methods[task].Select(e => e.Name).ToArray());
-                Assert.All(report.Methods[task], e => Assert.True(e.Metrics.ContainsKey("features.feature_cosine"), $"{task} {e.Name}: no encoder measures"));
+                var encoder = EncoderTraining.Shipped(task) is not null;   // motion-free has none: its Table 3 measures need no encoder
+                Assert.All(report.Methods[task], e => Assert.Equal(encoder, e.Metrics.ContainsKey("features.feature_cosine")));
                 Assert.All(report.Methods[task], e => Assert.True(File.Exists(Path.Combine(dir, task, e.Name + ".png"))));
             }
-            Assert.True(File.Exists(Path.Combine(dir, "motion", "phased.apng")));
+            Assert.True(File.Exists(Path.Combine(dir, "motion-free", "phased.apng")));
+            Assert.All(report.Methods["motion-free"], e => Assert.Equal(2 * 3, e.Metrics["prompts"] * e.Metrics["seeds_per_prompt"]));
+            Assert.InRange(report.RealData["motion-free"]["dynamic_degree"], 0, 1);
+            Assert.Contains(report.Claims, c => c.Claim.Contains("direction TV"));
             Assert.Equal(2, report.Fig5.Count);
             Assert.InRange(report.Fig5Layout["same_layout_fraction"], 0, 1);
             Assert.Equal(4, report.Ablations.Count);
@@ -112,7 +144,7 @@ public class DemoEndToEndTests
             Assert.True(File.Exists(Path.Combine(dir, "toy1d", "toy1d.png")));
             // A second run into the same folder reuses every finished student instead of training again.
             var again = Demo.Run(config, dir);
-            Assert.Equal(report.Methods["motion"].Select(e => e.TrainSeconds), again.Methods["motion"].Select(e => e.TrainSeconds));
+            Assert.Equal(report.Methods["motion-free"].Select(e => e.TrainSeconds), again.Methods["motion-free"].Select(e => e.TrainSeconds));
         }
     }
 }
