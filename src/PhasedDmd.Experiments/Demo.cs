@@ -115,7 +115,7 @@ public static class Demo
                 var encoder = EncoderTraining.Shipped(task);
                 if (encoder is null && EncoderSpec.Tasks.Contains(task)) warn?.Invoke($"no shipped {task} encoder (assets/encoders/{task}); feature measures are skipped");
                 var eval = _evaluators[task] = new ImageEvaluator(task, _report.Teachers[task], encoder, config, Path.Combine(outDir, task));
-                if (eval.RealMeasures() is { } real) _report.RealData[task] = real;
+                _report.RealData[task] = eval.RealMeasures();
                 var n = config.ImageIterationsPerPhase;
                 var baseConfig = ImageBase(_report.Teachers[task], config);
                 var runs = new List<DemoRun>
@@ -247,11 +247,8 @@ public static class Demo
             _evaluation = new PromptGridEvaluation(task, PromptGridEvaluation.EvaluationPrompts(task, config.PromptLimit), config.SeedsFor(task), encoderDir);
         }
 
-        /// <summary>motion-free: the task's measures on real clips laid out as the grid (the data's own level of Table 3); null for other tasks.</summary>
-        public Dictionary<string, double>? RealMeasures()
-            => _evaluation.Task != "motion-free" ? null
-               : PromptGridEvaluation.Flatten(System.Text.Json.Nodes.JsonNode.Parse(Json.SerializeMetrics(
-                   FreeMotionMetrics.FromSamples(FreeMotionMetrics.RealGrid(Prompts, _evaluation.Seeds, _config.Seed + 20_000), Prompts, _evaluation.Seeds))));
+        /// <summary>The task's measures on real samples laid out as the grid (the data's own level, the real-data row of Table 3).</summary>
+        public Dictionary<string, double> RealMeasures() => PromptGridEvaluation.Flatten(_evaluation.MeasureRealData(_config.Seed + 20_000));
 
         private IReadOnlyList<string> Prompts => _evaluation.Prompts;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using PhasedDmd.Data;
 using PhasedDmd.Distillation;
 using PhasedDmd.Evaluation;
 using PhasedDmd.IO;
@@ -43,7 +44,7 @@ public static class PromptGridComparison
         var card = ModelDirectory.ReadCard(teacherDir);
         var task = card.Task.Name;
         var entries = StandardEntries(settings, settings.Base);
-        using var evaluation = new PromptGridEvaluation(task, PromptGridEvaluation.EvaluationPrompts(task), PromptGridEvaluation.SeedsFor(task), EncoderTraining.Shipped(task));
+        using var evaluation = new PromptGridEvaluation(task, PromptGridEvaluation.EvaluationPrompts(task), ProceduralTasks.Resolve(task).EvaluationSeeds, EncoderTraining.Shipped(task));
         return MethodComparison.RunTable(teacherDir, settings, outDir, entries, MetricKeys(task), (modelDir, _, seed, dir) =>
         {
             using var model = LoadedModel.Load(modelDir, Runtime.ResolveDevice(settings.Base.Device));

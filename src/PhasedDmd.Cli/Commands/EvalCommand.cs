@@ -46,7 +46,7 @@ public sealed class EvalCommand : Command<EvalSettings>
         if (PhasedDmd.Data.ProceduralTasks.IsProcedural(card.Task.Name))
         {
             if (settings.Mixture is not null) throw new InputException("--mixture: glyphs and motion models are scored on their prompt grid, not against a mixture");
-            using var evaluation = new PromptGridEvaluation(card.Task.Name, PromptGridEvaluation.EvaluationPrompts(card.Task.Name), seeds: settings.Seeds ?? PromptGridEvaluation.SeedsFor(card.Task.Name),
+            using var evaluation = new PromptGridEvaluation(card.Task.Name, PromptGridEvaluation.EvaluationPrompts(card.Task.Name), seeds: settings.Seeds ?? PhasedDmd.Data.ProceduralTasks.Resolve(card.Task.Name).EvaluationSeeds,
                 settings.Encoder ?? EncoderTraining.Shipped(card.Task.Name), "--encoder");
             using var grid = evaluation.Sample(model, options);
             var measures = evaluation.Measure(grid, options.Seed);

@@ -39,6 +39,8 @@ public sealed class GlyphsTask : IProceduralTask
 
     /// <summary>21 fixed prompts (the paper's protocol uses 21 prompts × 8 seeds).</summary>
     public IReadOnlyList<string> EvaluationPrompts { get; } = MakeEvaluationPrompts();
+    public int EvaluationSeeds => 8;
+    public bool SharesNoiseAcrossPrompts => true;
 
     public static string Prompt(GlyphAttributes a) => $"{a.Foreground} {a.Character} on {a.Background}";
 

@@ -25,6 +25,8 @@ public sealed class MotionTask : IProceduralTask
     /// <summary>All 16 shape × direction prompts.</summary>
     public IReadOnlyList<string> EvaluationPrompts { get; } =
         Shapes.SelectMany(s => Directions.Select(d => $"{s} moving {d}")).ToArray();
+    public int EvaluationSeeds => 8;
+    public bool SharesNoiseAcrossPrompts => true;
 
     public static string Prompt(MotionAttributes a) => $"{a.Shape} moving {a.Direction}";
 

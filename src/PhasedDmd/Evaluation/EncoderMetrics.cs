@@ -40,10 +40,13 @@ public sealed record EncoderMetrics(
 
     /// <summary>
     /// Real samples for a grid of prompts, row-major [seeds × prompts, …]: for glyphs, the prompt fixes
-    /// character and colours and the rest is drawn; for motion, the prompt fixes shape and direction.
+    /// character and colours and the rest is drawn; for motion, the prompt fixes shape and direction; for
+    /// motion-free, shape and axis (<see cref="FreeMotionMetrics.RealGrid"/>: row r drawn from seed + r).
     /// </summary>
     public static Tensor RealGrid(string task, IReadOnlyList<string> prompts, int seeds, int seed)
     {
+        if (task == "motion-free")
+            return torch.tensor(FreeMotionMetrics.RealGrid(prompts, seeds, seed), [seeds * prompts.Count, .. ProceduralTasks.Resolve(task).SampleShape]);
         using var generator = Runtime.NewGenerator(seed + 7919);
         if (task == "glyphs")
         {

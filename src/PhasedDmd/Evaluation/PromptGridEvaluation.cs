@@ -37,37 +37,31 @@ public sealed class PromptGridEvaluation : IDisposable
         return limit > 0 ? all.Take(limit).ToList() : all;
     }
 
-    /// <summary>
-    /// Seeds per prompt of the evaluation grid: 8, and 32 for motion-free, whose 8 prompts leave the motion
-    /// free (shares of still and moving clips need 256 clips to be known within about 0.03).
-    /// </summary>
-    public static int SeedsFor(string task) => task == "motion-free" ? 32 : 8;
-
-    /// <summary>
-    /// Whether the prompts of a seed row share one noise (glyphs, motion: a row shows how one noise renders
-    /// each prompt). motion-free gives every cell its own noise: whether a clip moves, and which way, is
-    /// left free by the prompt and follows the noise, so with shared rows the shares of still and moving
-    /// clips would rest on only as many independent draws as there are seeds.
-    /// </summary>
-    public static bool SharesNoiseAcrossPrompts(string task) => task != "motion-free";
-
     /// <summary>The model's samples on the grid, [seeds × prompts, …] row-major, on the CPU.</summary>
     public Tensor Sample(LoadedModel model, SampleOptions options)
-        => ModelSampling.SamplePromptGrid(model, Prompts, Seeds, options, SharesNoiseAcrossPrompts(Task));
+        => ModelSampling.SamplePromptGrid(model, Prompts, Seeds, options, ProceduralTasks.Resolve(Task).SharesNoiseAcrossPrompts);
 
     /// <summary>The task's measures of a grid, with the encoder's under <c>features</c>, as a snake_case JSON object.</summary>
     public JsonObject Measure(Tensor grid, int seed)
     {
-        var pixels = grid.data<float>().ToArray();
-        var node = JsonNode.Parse(Task switch
-        {
-            "glyphs" => Json.SerializeMetrics(GlyphMetrics.FromSamples(pixels, Prompts, Seeds)),
-            "motion-free" => Json.SerializeMetrics(FreeMotionMetrics.FromSamples(pixels, Prompts, Seeds)),
-            _ => Json.SerializeMetrics(MotionMetrics.FromSamples(pixels, Prompts, Seeds)),
-        })!.AsObject();
+        var node = TaskMeasures(grid.data<float>().ToArray());
         if (Encoder is not null) node["features"] = JsonNode.Parse(Json.SerializeMetrics(EncoderMetrics.Evaluate(Encoder, grid, Prompts, Seeds, seed)));
         return node;
     }
+
+    /// <summary>The task's measures (no encoder) of real samples laid out as the grid (<see cref="EncoderMetrics.RealGrid"/>): the data's own level of each measure.</summary>
+    public JsonObject MeasureRealData(int seed)
+    {
+        using var real = EncoderMetrics.RealGrid(Task, Prompts, Seeds, seed);
+        return TaskMeasures(real.data<float>().ToArray());
+    }
+
+    private JsonObject TaskMeasures(float[] pixels) => JsonNode.Parse(Task switch
+    {
+        "glyphs" => Json.SerializeMetrics(GlyphMetrics.FromSamples(pixels, Prompts, Seeds)),
+        "motion-free" => Json.SerializeMetrics(FreeMotionMetrics.FromSamples(pixels, Prompts, Seeds)),
+        _ => Json.SerializeMetrics(MotionMetrics.FromSamples(pixels, Prompts, Seeds)),
+    })!.AsObject();
 
     /// <summary>Fig. 5: two grids from the same noises compared sample by sample (glyph layout, or motion start and direction).</summary>
     public (double SameLayout, double MeanCentreShift) LayoutAgreement(float[] a, float[] b)

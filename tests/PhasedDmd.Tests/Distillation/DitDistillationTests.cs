@@ -1,3 +1,4 @@
+using PhasedDmd.Data;
 using PhasedDmd.Distillation;
 using PhasedDmd.Evaluation;
 using PhasedDmd.Generators;
@@ -85,8 +86,8 @@ public class DitDistillationTests
             Assert.True(TestUtil.MaxAbs(own[0], own[1]) > 1e-3);
             Assert.Equal(0.0, TestUtil.MaxAbs(own, again));
         }
-        Assert.False(PromptGridEvaluation.SharesNoiseAcrossPrompts("motion-free"));
-        Assert.True(PromptGridEvaluation.SharesNoiseAcrossPrompts("glyphs") && PromptGridEvaluation.SharesNoiseAcrossPrompts("motion"));
+        Assert.False(ProceduralTasks.Resolve("motion-free").SharesNoiseAcrossPrompts);
+        Assert.True(ProceduralTasks.Resolve("glyphs").SharesNoiseAcrossPrompts && ProceduralTasks.Resolve("motion").SharesNoiseAcrossPrompts);
         Assert.Equal(2, PhasedDmd.Cli.PhasedDmdApp.Run(["sample", "--model", teacherDir, "--prompt", "hexagon moving left", "--out", png]));
     }
     [Fact]

@@ -61,4 +61,16 @@ public class TaskMetricsTests
         Assert.Equal(0, still.DynamicDegree);
         Assert.True(still.MeanAbsoluteFlow < 0.01, $"{still.MeanAbsoluteFlow}");
     }
+
+    [Theory]
+    [InlineData("glyphs", "character_accuracy", 1.0, 1.0)]
+    [InlineData("motion", "direction_accuracy", 1.0, 1.0)]
+    [InlineData("motion-free", "dynamic_degree", 0.69, 0.81)]   // a quarter still: 0.75 ± 2.2 binomial sd over 256 clips
+    public void The_evaluation_protocol_measures_real_data_at_the_data_s_own_level(string task, string key, double low, double high)
+    {
+        var t = ProceduralTasks.Resolve(task);
+        using var evaluation = new PromptGridEvaluation(task, t.EvaluationPrompts, t.EvaluationSeeds, encoderDir: null);
+        var real = PromptGridEvaluation.Flatten(evaluation.MeasureRealData(seed: 5));
+        Assert.InRange(real[key], low, high);
+    }
 }
