@@ -149,11 +149,13 @@ public sealed class DistillCommand : Command<DistillSettings>
             var distiller = new Distiller(config, source.Card, teacher, sync);
             using var interrupt = Interrupts.Install();
             Action<string>? warn = writer ? w => Console.Error.WriteLine($"warning: {w}") : null;
+            ProgressObserver? pace = null;
             ConsoleProgress.Run($"distill {config.Method}", p => distiller.Run(settings.OutDir, new RunOptions(settings.Resume is not null, interrupt.Token,
-                warn, [new ProgressObserver(p), .. FaultInjection.Observers()])), show: writer);
+                warn, [pace = new ProgressObserver(p), .. FaultInjection.Observers()])), show: writer);
+            var measured = pace?.SecondsPerUpdate is { } s ? $", {s:0.###} s per update" : "";
             if (writer)
                 AnsiConsole.MarkupLine($"[green]student saved[/] to {Markup.Escape(settings.OutDir)} in {clock.Elapsed.TotalSeconds:F1} s " +
-                                       $"({config.Method}, {config.Steps} steps, {distiller.Student.Layout.Phases} phase(s))");
+                                       $"({config.Method}, {config.Steps} steps, {distiller.Student.Layout.Phases} phase(s){measured})");
         if (writer && sync is MpiGroup group) Console.WriteLine($"gradients were reduced {group.ReductionPath}; {group.CommunicationSeconds:F1} s in MPI calls on rank 0");
         }
         return 0;

@@ -13,20 +13,24 @@ public sealed class ImportTeacherSettings : CommandSettings
     public string TorchScript { get; init; } = "";
 
     [CommandOption("--prediction <KIND>")]
-    [Description("What forward returns: velocity (ε − x_0 in the flow convention), x0 or epsilon.")]
-    public string Prediction { get; init; } = "";
+    [Description("What forward returns: velocity (ε − x_0 in the flow convention), x0, epsilon or v_prediction (diffusers' α ε − σ x_0). Read from --scheduler-config when given.")]
+    public string? Prediction { get; init; }
 
     [CommandOption("--time-scale <S>")]
-    [Description("t passed to the module = noise level in [[0, 1]] × S (default 1; 1000 for the common timesteps = σ·1000).")]
-    public double TimeScale { get; init; } = 1;
+    [Description("t passed to the module = noise level in [[0, 1]] × S (default 1; 1000 for the common timesteps = σ·1000). Read from --scheduler-config when given.")]
+    public double? TimeScale { get; init; }
 
     [CommandOption("--schedule <NAME>")]
-    [Description("Noise schedule the module was trained with: flow (x_t = (1 − t) x_0 + t ε, default) or vp-cosine.")]
-    public string Schedule { get; init; } = "flow";
+    [Description("Noise schedule the module was trained with: flow (x_t = (1 − t) x_0 + t ε, default) or vp-cosine; a discrete VP schedule comes from --scheduler-config.")]
+    public string? Schedule { get; init; }
+
+    [CommandOption("--scheduler-config <FILE>")]
+    [Description("The model's diffusers scheduler_config.json (DDPM/DDIM/Euler discrete … or FlowMatchEulerDiscreteScheduler): sets the schedule it was trained on, the prediction, the time scale and the shift.")]
+    public string? SchedulerConfig { get; init; }
 
     [CommandOption("--shift <K>")]
-    [Description("Timestep shift of the teacher's own sampling grid (default 1).")]
-    public double Shift { get; init; } = 1;
+    [Description("Timestep shift of the teacher's own sampling grid (default 1, or the scheduler config's shift).")]
+    public double? Shift { get; init; }
 
     [CommandOption("--sample-shape <DIMS>")]
     [Description("Shape of one sample, e.g. 2 or 3,16,16 (x is [[B, DIMS]]).")]
@@ -45,7 +49,7 @@ public sealed class ImportTeacherSettings : CommandSettings
     public double Cfg { get; init; } = 1;
 
     [CommandOption("--steps <N>")]
-    [Description("Euler steps of the teacher's own sampling (default 40).")]
+    [Description("Steps of the teacher's own sampling (default 40; Euler, or DDIM on a discrete VP schedule).")]
     public int Steps { get; init; } = 40;
 
     [CommandOption("--out <DIR>")]
@@ -53,8 +57,8 @@ public sealed class ImportTeacherSettings : CommandSettings
     public string Out { get; init; } = "";
 
     public override ValidationResult Validate()
-        => string.IsNullOrWhiteSpace(TorchScript) || string.IsNullOrWhiteSpace(Prediction) || string.IsNullOrWhiteSpace(SampleShape) || string.IsNullOrWhiteSpace(Out)
-            ? ValidationResult.Error("--torchscript FILE, --prediction KIND, --sample-shape DIMS and --out DIR are required") : ValidationResult.Success();
+        => string.IsNullOrWhiteSpace(TorchScript) || (string.IsNullOrWhiteSpace(Prediction) && SchedulerConfig is null) || string.IsNullOrWhiteSpace(SampleShape) || string.IsNullOrWhiteSpace(Out)
+            ? ValidationResult.Error("--torchscript FILE, --prediction KIND (or --scheduler-config FILE), --sample-shape DIMS and --out DIR are required") : ValidationResult.Success();
 }
 
 /// <summary>Imports a TorchScript teacher as a model directory that sample, eval, distill and compare accept.</summary>
@@ -66,11 +70,12 @@ public sealed class ImportTeacherCommand : Command<ImportTeacherSettings>
             long.TryParse(d, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw new InputException($"--sample-shape: '{d}' is not a size")).ToArray();
         var card = TorchScriptImport.Import(new TorchScriptImportOptions
         {
-            TorchScript = s.TorchScript, Prediction = s.Prediction, SampleShape = shape, TimeScale = s.TimeScale,
-            Schedule = s.Schedule, Shift = s.Shift, Steps = s.Steps, Cfg = s.Cfg, Conditions = s.Conditions, Names = s.Names,
+            TorchScript = s.TorchScript, Prediction = s.Prediction, SampleShape = shape, TimeScale = s.TimeScale, Schedule = s.Schedule,
+            SchedulerConfig = s.SchedulerConfig, Shift = s.Shift, Steps = s.Steps, Cfg = s.Cfg, Conditions = s.Conditions, Names = s.Names,
         }, s.Out);
         var conditional = s.Conditions is null ? "" : $", conditional, CFG {s.Cfg}";
-        AnsiConsole.MarkupLine("[green]teacher imported[/] to " + Markup.Escape($"{s.Out} ({s.Prediction} prediction, sample shape [{string.Join(", ", card.Network.SampleShape)}]{conditional}, {card.Sampling.Steps} Euler steps)"));
+        var prediction = ((Models.TorchScriptSpec)card.Network).Prediction;
+        AnsiConsole.MarkupLine("[green]teacher imported[/] to " + Markup.Escape($"{s.Out} ({prediction} prediction, {card.Schedule} schedule, sample shape [{string.Join(", ", card.Network.SampleShape)}]{conditional}, {card.Sampling.Steps} {card.Sampling.Solver} steps)"));
         return 0;
     }
 }

@@ -46,10 +46,17 @@ public abstract class NoiseSchedule
         return (st * st - a * a * ss * ss).clamp_min(0.0).sqrt();
     }
 
+    /// <summary>
+    /// The time a network trained on this schedule is fed for noise level t, given the time scale it was
+    /// trained with (t·scale: 1000 for the common timesteps = σ·1000).
+    /// </summary>
+    public virtual Tensor NetworkTime(Tensor t, double scale) => t * scale;
+
     public static NoiseSchedule FromName(string name) => name switch
     {
         "flow" or "flow-matching" or "rectified-flow" => FlowMatchingSchedule.Instance,
         "vp-cosine" or "cosine" => CosineVpSchedule.Instance,
-        _ => throw new ArgumentException($"unknown schedule '{name}' (expected flow or vp-cosine)"),
+        _ => DiscreteVpSchedule.TryParse(name)
+             ?? throw new ArgumentException($"unknown schedule '{name}' (expected flow, vp-cosine or vp-discrete:BETA_SCHEDULE:BETA_START:BETA_END:T)"),
     };
 }

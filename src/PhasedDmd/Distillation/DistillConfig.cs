@@ -11,17 +11,33 @@ namespace PhasedDmd.Distillation;
 public sealed record DistillConfig
 {
     /// <summary>
-    /// The defaults for a teacher: the MLP defaults for analytic tasks; for the DiT teachers of
-    /// glyphs and motion a smaller batch and fewer fake updates (sized by measurement to distil
-    /// in minutes on 2 CPU cores), and the teacher's own guidance scale.
+    /// The defaults for a teacher (docs/import.md, "Distillation defaults"): for the analytic tasks' MLPs the
+    /// prototype's settings; for the DiT teachers of glyphs and motion, and any teacher whose sample has more than
+    /// <see cref="SmallSample"/> numbers, a smaller batch and fewer fake updates (sized by measurement to distil in
+    /// minutes on 2 CPU cores). A teacher's own guidance scale is the teacherCfg, and an imported teacher's sampler
+    /// and shift are the student's (DDIM steps on a discrete VP schedule).
     /// </summary>
-    public static DistillConfig ForTeacher(IO.ModelCard teacher) => Data.ProceduralTasks.IsProcedural(teacher.Task.Name)
-        ? new DistillConfig
-        {
-            BatchSize = 32, FakeUpdatesPerGeneratorUpdate = 2, IterationsPerPhase = 300, GeneratorLearningRate = 1e-4, FakeLearningRate = 1e-4,
-            TeacherCfg = teacher.Sampling.Cfg, LogEvery = 10, CheckpointEvery = 50,
-        }
-        : new DistillConfig();
+    public static DistillConfig ForTeacher(IO.ModelCard teacher)
+    {
+        var procedural = Data.ProceduralTasks.IsProcedural(teacher.Task.Name);
+        var imported = teacher.Network is Models.TorchScriptSpec;
+        if (!procedural && !imported) return new DistillConfig();
+        var large = procedural || teacher.Network.SampleShape.Aggregate(1L, (a, d) => a * d) > SmallSample;
+        var basis = large
+            ? new DistillConfig
+            {
+                BatchSize = 32, FakeUpdatesPerGeneratorUpdate = 2, IterationsPerPhase = 300, GeneratorLearningRate = 1e-4, FakeLearningRate = 1e-4,
+                LogEvery = 10, CheckpointEvery = 50,
+            }
+            : new DistillConfig();
+        basis = basis with { TeacherCfg = teacher.Sampling.Cfg };
+        return imported
+            ? basis with { Shift = teacher.Sampling.Shift, Solver = teacher.Sampling.Solver == "ddim" ? RolloutSolver.Ddim : RolloutSolver.Euler }
+            : basis;
+    }
+
+    /// <summary>Samples of at most this many numbers (points, small vectors) get the MLP defaults.</summary>
+    public const int SmallSample = 16;
 
     public string Method { get; init; } = "phased";
     public int Steps { get; init; } = 4;

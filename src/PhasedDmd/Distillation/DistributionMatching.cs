@@ -30,6 +30,16 @@ public static class DistributionMatching
         => AnalyticWeight(schedule, t, s) * (teacherVelocity - fakeVelocity);
 
     /// <summary>
+    /// The same gradient read from x̂_0 predictions (method.md §4.5, Eq. 4.5d): α_{t|s} (score_F − score_T) with
+    /// score = (α_t x̂_0 − x_t)/σ_t², i.e. α_{t|s} α_t (x̂_0^F − x̂_0^T) / σ_t². It does not depend on what the networks predict.
+    /// </summary>
+    public static Tensor AnalyticGradientFromX0(NoiseSchedule schedule, Tensor teacherX0, Tensor fakeX0, Tensor t, Tensor s)
+    {
+        var sg = schedule.Sigma(t);
+        return schedule.TransitionAlpha(t, s) * schedule.Alpha(t) / (sg * sg) * (fakeX0 - teacherX0);
+    }
+
+    /// <summary>
     /// DMD2 normaliser in x_0 space: g = (x̂_0^F − x̂_0^T) / max(mean_per_sample |x̂_0^student − x̂_0^T|, floor),
     /// with non-finite entries set to zero. Returns g and the per-sample normaliser [B].
     /// </summary>

@@ -30,6 +30,7 @@ public sealed class FakeScore : IDisposable
         var network = teacher.Network.Spec.Build();
         network.to(device).train();
         StudentGenerator.CopyWeights(teacher.Network, network);
+        foreach (var p in network.parameters()) p.requires_grad_(true);   // a script saved frozen (EMA weights) still trains
         return new FakeScore(network, config);
     }
 

@@ -26,10 +26,12 @@ public static class PhaseLosses
         var tb = ProbabilityFlow.PerSample(t, xs);
         var sb = torch.full_like(tb, s);
         var xt = SubintervalScoreMatching.ForwardKernel(schedule, xs, eps, tb, sb);
-        var prediction = fake.Velocity(xt, t, condition);
+        // In the network's own prediction (method.md §4.5): an x_0 or ε network is not reweighted by the 1/σ_t² or 1/α_t² of the velocity.
+        var kind = fake.Network.Prediction;
+        var prediction = fake.Network.Predict(xt, t, condition);
         var perSample = objective == FakeObjective.Subinterval
-            ? SubintervalScoreMatching.StableLoss(schedule, prediction, xs, eps, tb, sb, clampMax)
-            : SubintervalScoreMatching.NaiveLoss(schedule, prediction, xs, eps, tb);
+            ? SubintervalScoreMatching.StableLoss(schedule, kind, prediction, xs, eps, tb, sb, clampMax)
+            : SubintervalScoreMatching.NaiveLoss(schedule, kind, prediction, xs, eps, tb);
         return perSample.mean();
     }
 
@@ -52,23 +54,30 @@ public static class PhaseLosses
     public static (Tensor Loss, double Scale) Generator(NoiseSchedule schedule, Teacher teacher, FakeScore fake, Tensor xs, Tensor x0Student,
                                                         Tensor t, double s, Tensor? condition, DmdLoss loss, Tensor eps)
     {
-        Tensor vTeacher, vFake, xt, tb, sb;
+        Tensor fTeacher, fFake, xt, tb, sb;
+        var kind = teacher.Network.Prediction;
         using (torch.no_grad())
         {
             tb = ProbabilityFlow.PerSample(t, xs);
             sb = torch.full_like(tb, s);
             xt = SubintervalScoreMatching.ForwardKernel(schedule, xs.detach(), eps, tb, sb);
-            vTeacher = teacher.Velocity(xt, t, condition);
-            vFake = fake.Velocity(xt, t, condition);
+            fTeacher = teacher.Predict(xt, t, condition);
+            fFake = fake.Network.Predict(xt, t, condition);
         }
         if (loss == DmdLoss.Analytic)
         {
-            var g = DistributionMatching.AnalyticGradient(schedule, vTeacher, vFake, tb, sb);
             var w = DistributionMatching.AnalyticWeight(schedule, tb, sb).mean().to(ScalarType.Float64).item<double>();
+            if (kind == Prediction.Velocity)
+                return (DistributionMatching.SurrogateLoss(xs, DistributionMatching.AnalyticGradient(schedule, fTeacher, fFake, tb, sb)), w);
+            var te = Predictions.SafeTime(schedule, kind, tb);
+            var g = DistributionMatching.AnalyticGradientFromX0(schedule, Predictions.ToX0(schedule, kind, xt, fTeacher, te),
+                                                                Predictions.ToX0(schedule, kind, xt, fFake, te), te, sb);
             return (DistributionMatching.SurrogateLoss(xs, g), w);
         }
-        var x0Teacher = Parameterization.VelocityToX0(schedule, xt, vTeacher, tb);
-        var x0Fake = Parameterization.VelocityToX0(schedule, xt, vFake, tb);
+        // x̂_0 read directly from each network's own prediction (no round trip through the velocity).
+        var tx = Predictions.SafeTime(schedule, kind, tb);
+        var x0Teacher = Predictions.ToX0(schedule, kind, xt, fTeacher, tx);
+        var x0Fake = Predictions.ToX0(schedule, kind, xt, fFake, tx);
         var (gn, normalizer) = DistributionMatching.NormalizedGradient(x0Student.detach(), x0Teacher, x0Fake);
         return (DistributionMatching.SurrogateLoss(x0Student, gn), normalizer.mean().to(ScalarType.Float64).item<double>());
     }

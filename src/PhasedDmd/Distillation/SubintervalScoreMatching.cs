@@ -67,6 +67,42 @@ public static class SubintervalScoreMatching
         return PerSample(weight * residual.square());
     }
 
+    /// <summary>
+    /// σ_{t|s} times the subinterval target of a network predicting f = a x_0 + b ε (method.md §4.5, Eq. 4.5b):
+    /// a (σ_{t|s} μ_target) + b σ_t ε', finite as t → s. For a velocity network it is <see cref="ScaledVelocityTarget"/>.
+    /// </summary>
+    public static Tensor ScaledTarget(NoiseSchedule schedule, Prediction prediction, Tensor xs, Tensor epsPrime, Tensor t, Tensor s)
+    {
+        if (prediction == Prediction.Velocity) return ScaledVelocityTarget(schedule, xs, epsPrime, t, s);
+        var aS = schedule.Alpha(s);
+        var sS = schedule.Sigma(s);
+        var scaledX0 = schedule.TransitionSigma(t, s) * xs / aS - schedule.Alpha(t) * sS * sS / (aS * aS) * epsPrime;
+        var (a, b) = Predictions.Coefficients(schedule, prediction, t);
+        return a * scaledX0 + b * schedule.Sigma(t) * epsPrime;
+    }
+
+    /// <summary>
+    /// Eq. 13 in the network's own prediction (method.md §4.5, Eq. 4.5c):
+    /// clamp(1/σ²_{t|s}, 0, clampMax) · ‖σ_{t|s} f(x_t, t) − σ_{t|s} f_target‖² per sample. Its target is the same
+    /// affine image of ψ_target that f is of ψ, so its minimiser is Eq. 13's; only the weighting over t differs —
+    /// by the factor the network was trained with (none for x_0 and ε networks, instead of (Δ/σ_t)² and (Δ/α_t)²).
+    /// For a velocity network it is <see cref="StableLoss(NoiseSchedule, Tensor, Tensor, Tensor, Tensor, Tensor, double)"/>.
+    /// </summary>
+    public static Tensor StableLoss(NoiseSchedule schedule, Prediction kind, Tensor prediction, Tensor xs, Tensor epsPrime, Tensor t, Tensor s, double clampMax = 10.0)
+    {
+        if (kind == Prediction.Velocity) return StableLoss(schedule, prediction, xs, epsPrime, t, s, clampMax);
+        var sigmaTs = schedule.TransitionSigma(t, s);
+        var residual = sigmaTs * prediction - ScaledTarget(schedule, kind, xs, epsPrime, t, s);
+        var weight = (1.0 / sigmaTs.square()).clamp(0.0, clampMax);
+        return PerSample(weight * residual.square());
+    }
+
+    /// <summary>The naive loss in the network's own prediction: the ordinary target a x_s + b ε' (x_s taken for clean data).</summary>
+    public static Tensor NaiveLoss(NoiseSchedule schedule, Prediction kind, Tensor prediction, Tensor xs, Tensor epsPrime, Tensor t)
+        => kind == Prediction.Velocity
+            ? NaiveLoss(schedule, prediction, xs, epsPrime, t)
+            : PerSample((prediction - Predictions.Target(schedule, kind, xs, epsPrime, t)).square());
+
     /// <summary>The unweighted loss ‖ψ − ψ_target‖² per sample (explodes as t → s; for reference and tests).</summary>
     public static Tensor RawLoss(NoiseSchedule schedule, Tensor prediction, Tensor xs, Tensor epsPrime, Tensor t, Tensor s)
         => PerSample((prediction - VelocityTarget(schedule, xs, epsPrime, t, s)).square());

@@ -34,4 +34,7 @@ public sealed class Teacher
 
     /// <summary>The guided velocity T(x_t, t, c).</summary>
     public Tensor Velocity(Tensor xt, Tensor t, Tensor? condition) => Network.GuidedVelocity(xt, t, condition, Guidance);
+
+    /// <summary>The guided prediction in the network's own kind (<see cref="VelocityModel.Prediction"/>).</summary>
+    public Tensor Predict(Tensor xt, Tensor t, Tensor? condition) => Network.GuidedPrediction(xt, t, condition, Guidance);
 }

@@ -86,7 +86,7 @@ public sealed record GlyphMetrics(
             var xt = schedule.Alpha(t0) * x0 + schedule.Sigma(t0) * eps;
             var steps = Math.Max(1, (int)Math.Round(card.Sampling.Steps * t0));
             var times = Timesteps.Grid(steps, card.Sampling.Shift).Select(t => t0 * t).ToArray();
-            var images = OdeSolvers.Integrate(network, xt.to(device), times, prompts.to(device), card.Sampling.Cfg, solver).cpu();
+            var images = OdeSolvers.Integrate(network, xt.to(device), times, prompts.to(device), card.Sampling.Cfg, solver, schedule).cpu();
             var (character, colours, _, _) = GlyphReader.Accuracy(images.data<float>().ToArray(), expected);
             curve.Add((t0, character, colours));
         }

@@ -35,6 +35,7 @@ public sealed class StudentGenerator : nn.Module
             var expert = teacher.Spec.Build();
             expert.to(device);
             CopyWeights(teacher, expert);
+            foreach (var p in expert.parameters()) p.requires_grad_(true);   // whatever the teacher's file said (e.g. frozen EMA weights)
             if (spec.Experts == ExpertKind.Lora) AttachLora(expert, spec, rng);
             return expert;
         }).ToList();
@@ -108,10 +109,20 @@ public sealed class StudentGenerator : nn.Module
     {
         var t = Layout.Times[i];
         var tt = torch.full(x.shape[0], t, device: x.device);
-        var v = Expert(Layout.PhaseOfStep(i)).Forward(x, tt, condition);
-        var x0 = Parameterization.VelocityToX0(Schedule, x, v, ScalarTime(t, x));
-        if (Spec.Solver == RolloutSolver.Euler || toTime == 0.0)
-            return (ProbabilityFlow.EulerStep(x, v, t, toTime), x0);
+        var expert = Expert(Layout.PhaseOfStep(i));
+        var kind = expert.Prediction;
+        var f = expert.Predict(x, tt, condition);
+        // Every view from the expert's own prediction, at the time it was evaluated (method.md §4.5).
+        var te = kind == Prediction.Velocity ? ScalarTime(t, x) : Predictions.SafeTime(Schedule, kind, ScalarTime(t, x));
+        var x0 = Predictions.ToX0(Schedule, kind, x, f, te);
+        switch (Spec.Solver)
+        {
+            case RolloutSolver.Ddim:
+                return (ProbabilityFlow.DdimStep(Schedule, x0, Predictions.ToEpsilon(Schedule, kind, x, f, te), toTime), x0);
+            case RolloutSolver.Euler:
+                return (ProbabilityFlow.EulerStep(x, Predictions.ToVelocity(Schedule, kind, x, f, te), t, toTime), x0);
+        }
+        if (toTime == 0.0) return (ProbabilityFlow.EulerStep(x, Predictions.ToVelocity(Schedule, kind, x, f, te), t, toTime), x0);
         var eps = torch.randn(x.shape, generator: noise).to(x.device);
         return (Schedule.Alpha(toTime) * x0 + Schedule.Sigma(toTime) * eps, x0);
     }

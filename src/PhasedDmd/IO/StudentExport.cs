@@ -102,7 +102,7 @@ public static class StudentExport
                 Schedule = card.Schedule,
                 Prediction = card.Network is TorchScriptSpec ts ? ts.Prediction : "velocity",
                 TimeScale = card.Network is TorchScriptSpec t ? t.TimeScale : 1,
-                Solver = student.Spec.Solver == RolloutSolver.Euler ? "euler" : "renoise",
+                Solver = student.Spec.Solver switch { RolloutSolver.Euler => "euler", RolloutSolver.Ddim => "ddim", _ => "renoise" },
                 StepTimes = layout.Times,
                 StepExperts = [.. Enumerable.Range(0, layout.Steps).Select(i => layout.PhaseOfStep(i) - 1)],
                 Experts = experts,

@@ -8,11 +8,17 @@ namespace PhasedDmd.IO;
 public sealed record TorchScriptImportOptions
 {
     public required string TorchScript { get; init; }
-    public required string Prediction { get; init; }
+    /// <summary>velocity, x0, epsilon or v_prediction; may be left out when <see cref="SchedulerConfig"/> gives it.</summary>
+    public string? Prediction { get; init; }
     public required long[] SampleShape { get; init; }
-    public double TimeScale { get; init; } = 1;
-    public string Schedule { get; init; } = "flow";
-    public double Shift { get; init; } = 1;
+    /// <summary>Null: 1, or the scheduler config's num_train_timesteps.</summary>
+    public double? TimeScale { get; init; }
+    /// <summary>Null: flow, or the scheduler config's schedule.</summary>
+    public string? Schedule { get; init; }
+    /// <summary>A diffusers scheduler_config.json (<see cref="IO.SchedulerConfig"/>): schedule, prediction, time scale and shift in one file.</summary>
+    public string? SchedulerConfig { get; init; }
+    /// <summary>Null: 1, or the scheduler config's shift.</summary>
+    public double? Shift { get; init; }
     public int Steps { get; init; } = 40;
     public double Cfg { get; init; } = 1;
     /// <summary>The conditions file of a conditional module (<see cref="ConditionsFile"/>); null for forward(x, t).</summary>
@@ -21,6 +27,28 @@ public sealed record TorchScriptImportOptions
     public string? Names { get; init; }
     /// <summary>SHA-256 of the imported file (filled in by the import).</summary>
     public string? Sha256 { get; init; }
+
+    /// <summary>
+    /// The settings in force: the scheduler config's where one is given (a conflicting explicit setting is an
+    /// input error), else the options' own with their defaults (flow, time scale 1, shift 1, Euler).
+    /// </summary>
+    public (string Schedule, string Prediction, double TimeScale, double Shift, string Solver) Resolve()
+    {
+        if (SchedulerConfig is null)
+        {
+            if (string.IsNullOrWhiteSpace(Prediction)) throw new InputException("prediction: give --prediction KIND (or --scheduler-config FILE)");
+            return (Schedule ?? "flow", Prediction, TimeScale ?? 1, Shift ?? 1, "euler");
+        }
+        var config = IO.SchedulerConfig.Load(SchedulerConfig);
+        var prediction = Diffusion.Predictions.Name(config.Prediction);
+        if (Prediction is not null && Prediction != prediction)
+            throw new InputException($"prediction: --prediction {Prediction} contradicts the scheduler config's {prediction}");
+        if (Schedule is not null && Schedule != config.Schedule)
+            throw new InputException($"schedule: --schedule {Schedule} contradicts the scheduler config ({config.Schedule})");
+        if (TimeScale is { } ts && ts != config.TimeScale)
+            throw new InputException($"time-scale: --time-scale {ts} contradicts the scheduler config's num_train_timesteps {config.TimeScale}");
+        return (config.Schedule, prediction, config.TimeScale, Shift ?? config.Shift, config.Solver);
+    }
 }
 
 /// <summary>
@@ -36,12 +64,12 @@ public static class TorchScriptImport
     public static ModelCard Import(TorchScriptImportOptions o, string outDir)
     {
         ModelDirectory.RequireNoModelIn(outDir);
-        if (!TorchScriptSpec.Predictions.Contains(o.Prediction))
-            throw new InputException($"prediction: expected velocity, x0 or epsilon (got '{o.Prediction}')");
+        var (schedule, prediction, timeScale, shift, solver) = o.Resolve();
+        Diffusion.Predictions.Parse(prediction);
         if (o.SampleShape.Length == 0 || o.SampleShape.Any(d => d <= 0))
             throw new InputException($"sample-shape: expected positive sizes D1[,D2,…] (got [{string.Join(",", o.SampleShape)}])");
-        if (!(o.TimeScale > 0)) throw new InputException($"time-scale: must be > 0 (got {o.TimeScale})");
-        if (!(o.Shift > 0)) throw new InputException($"shift: must be > 0 (got {o.Shift})");
+        if (!(timeScale > 0)) throw new InputException($"time-scale: must be > 0 (got {timeScale})");
+        if (!(shift > 0)) throw new InputException($"shift: must be > 0 (got {shift})");
         if (o.Steps < 1) throw new InputException($"steps: must be ≥ 1 (got {o.Steps})");
         if (!(o.Cfg >= 0) || !double.IsFinite(o.Cfg)) throw new InputException($"cfg: must be ≥ 0 (got {o.Cfg})");
         if (o.Conditions is null && o.Cfg != 1) throw new InputException($"cfg: an unconditional teacher samples without guidance (got {o.Cfg}); guidance needs --conditions");
@@ -50,11 +78,11 @@ public static class TorchScriptImport
             using (var conditions = ConditionsFile.Load(o.Conditions, o.Names))
                 if (o.Cfg != 1 && conditions.Null is null)
                     throw new InputException($"cfg: guidance {o.Cfg} needs the unconditional condition, and {o.Conditions} has no '{ConditionsFile.NullKey}' row");
-        try { Diffusion.NoiseSchedule.FromName(o.Schedule); }
+        try { Diffusion.NoiseSchedule.FromName(schedule); }
         catch (ArgumentException e) { throw new InputException($"schedule: {e.Message}"); }
 
         var source = Path.GetFullPath(o.TorchScript);
-        var probe = new TorchScriptSpec(source, o.SampleShape, o.Prediction, o.TimeScale, o.Schedule,
+        var probe = new TorchScriptSpec(source, o.SampleShape, prediction, timeScale, schedule,
                                         o.Conditions is null ? null : Path.GetFullPath(o.Conditions), o.Names is null ? null : Path.GetFullPath(o.Names));
         using (var model = new TorchScriptVelocityModel(probe)) Check(model, o.SampleShape);
         var network = probe with
@@ -68,10 +96,10 @@ public static class TorchScriptImport
         var card = new ModelCard
         {
             Role = "teacher",
-            Schedule = o.Schedule,
+            Schedule = schedule,
             Task = new TaskSpec("imported"),
             Network = network,
-            Sampling = new SamplingDefaults(o.Steps, "euler", o.Cfg, o.Shift),
+            Sampling = new SamplingDefaults(o.Steps, solver, o.Cfg, shift),
         };
         Directory.CreateDirectory(outDir);
         foreach (var (from, to) in new[] { (source, network.Script), (probe.Conditions, network.Conditions), (probe.Names, network.Names) })
@@ -80,6 +108,7 @@ public static class TorchScriptImport
         Json.Write(Path.Combine(outDir, ImportFile), o with
         {
             TorchScript = source, Conditions = probe.Conditions, Names = probe.Names, Sha256 = ModelDirectory.Sha256(source),
+            SchedulerConfig = o.SchedulerConfig is null ? null : Path.GetFullPath(o.SchedulerConfig),
         });
         return card;
     }

@@ -3,8 +3,8 @@
 
 Reads student.json beside this file, loads the experts (TorchScript files, or MLP weights as
 safetensors), and runs the student's steps: step i evaluates the expert of its phase at time
-t_i, converts the expert's prediction to the velocity v = dx/dt, and moves x to t_{i+1} (Euler:
-x <- x + (t_{i+1} - t_i) v). The output CSV has one flattened sample per row, like
+t_i, reads x_0, eps and the velocity v = dx/dt from the expert's prediction, and moves x to
+t_{i+1} (Euler: x <- x + (t_{i+1} - t_i) v; DDIM: x <- alpha_{i+1} x_0 + sigma_{i+1} eps). The output CSV has one flattened sample per row, like
 `phased-dmd sample --out`; given the same --noise file, both produce the same samples.
 
 usage: python3 sample_student.py [--n N] [--seed S] [--noise IN.csv] [--prompt P ...]
@@ -49,6 +49,25 @@ def read_safetensors(path):
     return tensors
 
 
+def discrete_log_alpha_bar(name):
+    """The log-alpha-bar table [T + 1] of 'vp-discrete:BETA_SCHEDULE:BETA_START:BETA_END:T' (index p = timestep + 1)."""
+    _, kind, start, end, n = name.split(":")
+    start, end, n = float(start), float(end), int(n)
+    if kind == "linear":
+        betas = [start + (end - start) * i / (n - 1) for i in range(n)]
+    elif kind == "scaled_linear":
+        betas = [(math.sqrt(start) + (math.sqrt(end) - math.sqrt(start)) * i / (n - 1)) ** 2 for i in range(n)]
+    elif kind == "squaredcos_cap_v2":
+        bar = lambda u: math.cos((u + 0.008) / 1.008 * math.pi / 2) ** 2
+        betas = [min(1 - bar((i + 1) / n) / bar(i / n), 0.999) for i in range(n)]
+    else:
+        fail(f"unknown beta schedule '{kind}'")
+    table = [0.0]
+    for b in betas:
+        table.append(table[-1] + math.log(1 - b))
+    return torch.tensor(table, dtype=torch.float64)
+
+
 def coefficients(schedule, t):
     """alpha_t, sigma_t and their derivatives (x_t = alpha x_0 + sigma eps)."""
     if schedule == "flow":
@@ -56,24 +75,72 @@ def coefficients(schedule, t):
     if schedule == "vp-cosine":
         h = math.pi / 2
         return (t * h).cos(), (t * h).sin(), (t * h).sin() * -h, (t * h).cos() * h
+    if schedule.startswith("vp-discrete:"):
+        # log alpha-bar linear between the training timesteps; t = 1 is the last one (docs/method.md section 1.1).
+        table = discrete_log_alpha_bar(schedule).to(t.device)
+        n = table.shape[0] - 1
+        p = t.double().clamp(0, 1) * n
+        j = p.floor().clamp(max=n - 1).long()
+        slope = table[j + 1] - table[j]
+        log_bar = table[j] + (p - j.double()) * slope
+        slope = slope * n
+        a = (log_bar / 2).exp()
+        s = (1 - log_bar.exp()).clamp(min=0).sqrt()
+        return a.to(t.dtype), s.to(t.dtype), (a * slope / 2).to(t.dtype), (-log_bar.exp() * slope / (2 * s)).to(t.dtype)
     fail(f"unknown schedule '{schedule}'")
 
 
-def to_velocity(prediction, schedule, x, out, t):
-    """The velocity alpha' x_0 + sigma' eps from the network's prediction at x (t of shape [B, 1, ...])."""
-    if prediction == "velocity":
-        return out
-    a, s, da, ds = coefficients(schedule, t)
+def network_time(schedule, t, scale):
+    """The time the network was trained with: t * scale, or the training timestep t * T - 1 on a discrete schedule."""
+    if schedule.startswith("vp-discrete:"):
+        return (t * float(schedule.split(":")[4]) - 1).clamp(min=0)
+    return t * scale
+
+
+EPSILON_NOISE_RATIO = 15.0   # PhasedDmd.Diffusion.Predictions.EpsilonNoiseRatio
+
+
+def epsilon_limit(schedule):
+    """The latest t with sigma_t / alpha_t <= 15 (1 if the schedule never exceeds it), by bisection as PhasedDmd does."""
+    def ratio_ok(t):
+        a, s, _, _ = coefficients(schedule, torch.tensor([t], dtype=torch.float64))
+        return s.item() <= EPSILON_NOISE_RATIO * a.item()
+    if ratio_ok(1.0):
+        return 1.0
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if ratio_ok(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def safe_time(schedule, prediction, t):
+    """x0 does not determine the velocity at sigma = 0, nor epsilon x0 near alpha = 0: read them inside those ends."""
     if prediction == "x0":
-        return da * out + ds * (x - a * out) / s
+        return t.clamp(min=1e-4)
     if prediction == "epsilon":
-        return da * (x - s * out) / a + ds * out
-    fail(f"unknown prediction '{prediction}'")
+        return t.clamp(1e-4, epsilon_limit(schedule))
+    return t
 
 
-def to_x0(schedule, x, v, t):
+def views(prediction, schedule, x, out, t):
+    """(x0, eps, velocity) from the network's prediction f = a x_0 + b eps at x (t of shape [B, 1, ...])."""
     a, s, da, ds = coefficients(schedule, t)
-    return (ds * x - s * v) / (a * ds - s * da)
+    if prediction == "velocity":
+        det = a * ds - s * da
+        return (ds * x - s * out) / det, (a * out - da * x) / det, out
+    if prediction == "x0":
+        return out, (x - a * out) / s, da * out + ds * (x - a * out) / s
+    if prediction == "epsilon":
+        return (x - s * out) / a, out, da * (x - s * out) / a + ds * out
+    if prediction == "v_prediction":
+        det = a * a + s * s
+        x0, eps = (a * x - s * out) / det, (a * out + s * x) / det
+        return x0, eps, da * x0 + ds * eps
+    fail(f"unknown prediction '{prediction}'")
 
 
 class Mlp(torch.nn.Module):
@@ -168,24 +235,25 @@ def conditions_for(student, prompts, n, generator):
 
 def sample(student, experts, x, cond, generator):
     schedule, prediction, scale = student["schedule"], student["prediction"], student["time_scale"]
-    times, owners = student["step_times"], student["step_experts"]
+    times, owners, solver = student["step_times"], student["step_experts"], student["solver"]
     with torch.no_grad():
         for i in range(len(times) - 1):
             t, t_next = times[i], times[i + 1]
-            tt = torch.full((x.shape[0],), t, dtype=x.dtype, device=x.device)
-            # x0 and epsilon do not determine the velocity where sigma = 0 (x0) or alpha = 0 (epsilon).
-            if prediction == "x0":
-                tt = tt.clamp_min(1e-4)
-            elif prediction == "epsilon":
-                tt = tt.clamp(1e-4, 1 - 1e-3)
+            tt = safe_time(schedule, prediction, torch.full((x.shape[0],), t, dtype=x.dtype, device=x.device))
             net = experts[owners[i]]
-            out = net(x, tt * scale) if cond is None else net(x, tt * scale, cond)
-            tb = tt.reshape([-1] + [1] * (x.dim() - 1))
-            v = to_velocity(prediction, schedule, x, out, tb)
-            if student["solver"] == "euler" or t_next == 0.0:
+            tn = network_time(schedule, tt, scale)
+            out = net(x, tn) if cond is None else net(x, tn, cond)
+            te = tt[:1].reshape([]) if prediction != "velocity" else torch.tensor(t, dtype=x.dtype, device=x.device)
+            x0, eps, v = views(prediction, schedule, x, out, te)
+            if solver == "ddim":
+                if t_next == 0.0:
+                    x = x0
+                else:
+                    a, s, _, _ = coefficients(schedule, torch.tensor(t_next, dtype=x.dtype, device=x.device))
+                    x = a * x0 + s * eps
+            elif solver == "euler" or t_next == 0.0:
                 x = x + (t_next - t) * v
             else:   # renoise: predict x_0, then noise it to t_next with fresh noise
-                x0 = to_x0(schedule, x, v, torch.tensor(t, dtype=x.dtype, device=x.device))
                 a, s, _, _ = coefficients(schedule, torch.tensor(t_next, dtype=x.dtype, device=x.device))
                 x = a * x0 + s * torch.randn(x.shape, generator=generator).to(x.device)
     return x

@@ -18,11 +18,11 @@ public sealed class TorchScriptVelocityModel : VelocityModel
     private readonly TorchScriptSpec _spec;
     private readonly NoiseSchedule _schedule;
     private readonly ConditionsFile? _conditions;
+    private readonly Prediction _prediction;
 
     public TorchScriptVelocityModel(TorchScriptSpec spec) : base("torchscript")
     {
-        if (!TorchScriptSpec.Predictions.Contains(spec.Prediction))
-            throw new InputException($"prediction: expected velocity, x0 or epsilon (got '{spec.Prediction}')");
+        _prediction = Predictions.Parse(spec.Prediction);
         _spec = spec;
         _schedule = NoiseSchedule.FromName(spec.Schedule);
         net = LoadScript(spec.ScriptPath);
@@ -46,27 +46,26 @@ public sealed class TorchScriptVelocityModel : VelocityModel
     /// <summary>The scripted module (its parameters are this model's), e.g. to save with <c>torch.jit.save</c>.</summary>
     public jit.ScriptModule Script => net;
 
-    public override Tensor Forward(Tensor x, Tensor t, Tensor? condition)
+    public override Prediction Prediction => _prediction;
+
+    /// <summary>The script's own output, evaluated at <see cref="Predictions.SafeTime"/> and fed the time it was trained with.</summary>
+    public override Tensor Predict(Tensor x, Tensor t, Tensor? condition)
     {
         if (condition is not null && _conditions is null) throw new InputException("this TorchScript teacher is unconditional: forward(x, t) takes no condition");
         if (condition is null && _conditions is not null) throw new InputException("this TorchScript teacher is conditional: forward(x, t, cond) needs a condition");
         using var scope = torch.NewDisposeScope();
-        // x0 and epsilon do not determine the velocity where σ = 0 (x0) or α = 0 (epsilon): evaluate next to those ends.
-        var te = _spec.Prediction switch
-        {
-            "x0" => t.clamp_min(1e-4),
-            "epsilon" => t.clamp(1e-4, 1 - 1e-3),
-            _ => t,
-        };
-        var output = condition is null ? net.call(x, te * _spec.TimeScale) : net.call(x, te * _spec.TimeScale, condition);
-        var tb = ProbabilityFlow.PerSample(te, x);
-        var v = _spec.Prediction switch
-        {
-            "x0" => Parameterization.X0ToVelocity(_schedule, x, output, tb),
-            "epsilon" => Parameterization.EpsilonToVelocity(_schedule, x, output, tb),
-            _ => output,
-        };
-        return v.MoveToOuterDisposeScope();
+        var te = _schedule.NetworkTime(Predictions.SafeTime(_schedule, _prediction, t), _spec.TimeScale);
+        var output = condition is null ? net.call(x, te) : net.call(x, te, condition);
+        return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The velocity, converted from the script's prediction by the one set of conversions.</summary>
+    public override Tensor Forward(Tensor x, Tensor t, Tensor? condition)
+    {
+        using var scope = torch.NewDisposeScope();
+        var output = Predict(x, t, condition);
+        var tb = ProbabilityFlow.PerSample(Predictions.SafeTime(_schedule, _prediction, t), x);
+        return Predictions.ToVelocity(_schedule, _prediction, x, output, tb).MoveToOuterDisposeScope();
     }
 
     protected override void Dispose(bool disposing)

@@ -26,14 +26,35 @@ public abstract class VelocityModel : nn.Module
     public abstract ModelSpec Spec { get; }
 
     /// <summary>
+    /// What the network itself outputs (method.md §4.5): the velocity for the project's own networks; an
+    /// imported network's own kind (x_0, ε, v-prediction), so that its losses can be computed where they
+    /// are well conditioned for it.
+    /// </summary>
+    public virtual Diffusion.Prediction Prediction => Diffusion.Prediction.Velocity;
+
+    /// <summary>
+    /// The network's own prediction (of kind <see cref="Prediction"/>) at x_t, evaluated at
+    /// <see cref="Diffusion.Predictions.SafeTime"/>; for velocity networks it is <see cref="Forward"/>.
+    /// </summary>
+    public virtual Tensor Predict(Tensor x, Tensor t, Tensor? condition) => Forward(x, t, condition);
+
+    /// <summary>
     /// Velocity with classifier-free guidance; the conditional and unconditional passes run
     /// as one batch. Scale 1 (or no condition) is a single plain pass.
     /// </summary>
-    public Tensor GuidedVelocity(Tensor x, Tensor t, Tensor? condition, double scale)
+    public Tensor GuidedVelocity(Tensor x, Tensor t, Tensor? condition, double scale) => Guided(Forward, x, t, condition, scale);
+
+    /// <summary>
+    /// The network's own prediction with classifier-free guidance. Every prediction is an affine map of the
+    /// velocity with coefficients that depend on (x_t, t) only, so guiding it equals guiding the velocity.
+    /// </summary>
+    public Tensor GuidedPrediction(Tensor x, Tensor t, Tensor? condition, double scale) => Guided(Predict, x, t, condition, scale);
+
+    private Tensor Guided(Func<Tensor, Tensor, Tensor?, Tensor> output, Tensor x, Tensor t, Tensor? condition, double scale)
     {
-        if (condition is null || !IsConditional || scale == 1.0) return Forward(x, t, condition);
+        if (condition is null || !IsConditional || scale == 1.0) return output(x, t, condition);
         using var scope = torch.NewDisposeScope();
-        var both = Forward(torch.cat([x, x]), torch.cat([t, t]), torch.cat([condition, NullCondition(condition)]));
+        var both = output(torch.cat([x, x]), torch.cat([t, t]), torch.cat([condition, NullCondition(condition)]));
         var parts = both.chunk(2);
         return Diffusion.Guidance.Combine(parts[1], parts[0], scale).MoveToOuterDisposeScope();
     }

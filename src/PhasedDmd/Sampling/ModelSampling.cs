@@ -107,7 +107,7 @@ public static class ModelSampling
         {
             if (options.Steps is { } st && st != student.Layout.Steps)
                 throw new InputException($"steps: a student samples on its own {student.Layout.Steps}-step grid (got {st})");
-            if (options.Solver is not null && options.Solver != "euler")
+            if (options.Solver is not null && options.Solver != "euler" && options.Solver != "ddim")
                 throw new InputException("solver: a student uses its own rollout solver");
             if (options.Cfg is { } c && c != 1.0)
                 throw new InputException("cfg: students sample with CFG 1 (guidance is distilled into them)");
@@ -118,7 +118,7 @@ public static class ModelSampling
         var solver = OdeSolvers.Parse(options.Solver ?? card.Sampling.Solver);
         var cfg = options.Cfg ?? card.Sampling.Cfg;
         var times = Timesteps.Grid(steps, card.Sampling.Shift);
-        return OdeSolvers.Integrate(model.Network!, noise, times, condition, cfg, solver);
+        return OdeSolvers.Integrate(model.Network!, noise, times, condition, cfg, solver, NoiseSchedule.FromName(card.Schedule));
     }
 
     /// <summary>Teacher-only convenience overload.</summary>

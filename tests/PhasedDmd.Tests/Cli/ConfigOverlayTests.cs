@@ -26,6 +26,38 @@ public class ConfigOverlayTests(TinyTeacherFixture teacher) : IClassFixture<Tiny
     }
 
     [Fact]
+    public void An_imported_conditional_image_teacher_gets_its_own_guidance_and_defaults_sized_for_images()
+    {
+        var fixtures = Path.Combine(TestUtil.RepoRoot(), "tests", "PhasedDmd.Tests", "Interop", "fixtures");
+        var dir = Path.Combine(TestUtil.TempDir(), "image-teacher");
+        var (code, _, stderr) = Run("import-teacher", "--torchscript", Path.Combine(fixtures, "image_conditional.pt"), "--prediction", "velocity",
+                                    "--time-scale", "1000", "--sample-shape", "1,8,8", "--conditions", Path.Combine(fixtures, "conditional", "conditions.safetensors"),
+                                    "--cfg", "2", "--out", dir);
+        Assert.True(code == 0, stderr);
+        (code, var stdout, stderr) = Run("distill", "--teacher", dir, "--print-config");
+        Assert.True(code == 0, stderr);
+        var config = JsonNode.Parse(stdout)!;
+        Assert.Equal(2.0, config["teacherCfg"]!.GetValue<double>());   // the card's guidance, not 1
+        Assert.Equal(32, config["batchSize"]!.GetValue<int>());         // not the 2-D points' 512
+        Assert.Equal(2, config["fakeUpdatesPerGeneratorUpdate"]!.GetValue<int>());
+        // A 2-D imported teacher keeps the point-model defaults.
+        var points = Path.Combine(TestUtil.TempDir(), "point-teacher");
+        (code, _, stderr) = Run("import-teacher", "--torchscript", Path.Combine(fixtures, "gaussian_velocity.pt"), "--prediction", "velocity",
+                                "--time-scale", "1000", "--sample-shape", "2", "--out", points);
+        Assert.True(code == 0, stderr);
+        (code, stdout, stderr) = Run("distill", "--teacher", points, "--print-config");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(512, JsonNode.Parse(stdout)!["batchSize"]!.GetValue<int>());
+        // A scheduler config that contradicts --prediction is one error, and nothing is written.
+        var sd = Path.Combine(TestUtil.TempDir(), "sd");
+        (code, _, stderr) = Run("import-teacher", "--torchscript", Path.Combine(fixtures, "mixture", "sd_epsilon.pt"), "--prediction", "velocity",
+                                "--scheduler-config", Path.Combine(fixtures, "mixture", "scheduler_config_epsilon.json"), "--sample-shape", "2", "--out", sd);
+        Assert.Equal(2, code);
+        Assert.Contains("contradicts the scheduler config's epsilon", stderr);
+        Assert.False(Directory.Exists(sd));
+    }
+
+    [Fact]
     public void Print_config_shows_the_method_shape_the_options_and_every_set_and_trains_nothing()
     {
         var (code, stdout, stderr) = Run("distill", "--teacher", teacher.ModelDir, "--method", "sgts", "--lr", "0.001",

@@ -5,7 +5,9 @@ x_t = (1 - t) x_0 + t eps, written for each prediction type, taking t * 1000 (th
 convention). With V = (1 - t)^2 s^2 + t^2 and d = x_t - (1 - t) m:
   E[x_0 | x_t] = m + (1 - t) s^2 d / V,  E[eps | x_t] = t d / V,  E[eps - x_0 | x_t] = -m + (t - (1 - t) s^2) d / V.
 m and log s are parameters (so a student has something to train), plus a linear correction that
-starts at zero. The other files are bad inputs: not TorchScript, a wrong signature, a wrong output
+starts at zero. image_conditional.pt is a small class-conditional image module, forward(x [B, 1, 8, 8], t, cond)
+with cond a class id of conditional/conditions.safetensors (ids 0..3, null 4): what an imported image teacher's
+defaults are checked on. The other files are bad inputs: not TorchScript, a wrong signature, a wrong output
 shape, and NaN outputs.
 
 usage: make_teachers.py OUT_DIR
@@ -41,6 +43,17 @@ class Gaussian(torch.nn.Module):
         return out + self.correction(torch.cat([x, t], dim=1))
 
 
+class ImageConditional(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(1, 1, 3, padding=1)
+        self.embed = torch.nn.Embedding(5, 1)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.conv(x) + self.embed(cond).reshape(-1, 1, 1, 1) + (t / 1000.0).reshape(-1, 1, 1, 1)
+
+
 class OneInput(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x
@@ -59,6 +72,7 @@ class NotFinite(torch.nn.Module):
 def main(out: str) -> None:
     for prediction in ("velocity", "x0", "epsilon"):
         torch.jit.script(Gaussian(prediction)).save(f"{out}/gaussian_{prediction}.pt")
+    torch.jit.script(ImageConditional()).save(f"{out}/image_conditional.pt")
     torch.jit.script(OneInput()).save(f"{out}/one_input.pt")
     torch.jit.script(WrongShape()).save(f"{out}/wrong_shape.pt")
     torch.jit.script(NotFinite()).save(f"{out}/not_finite.pt")
