@@ -20,8 +20,7 @@ public sealed record DistillConfig
     public static DistillConfig ForTeacher(IO.ModelCard teacher)
     {
         var procedural = Data.ProceduralTasks.IsProcedural(teacher.Task.Name);
-        var imported = teacher.Network is Models.TorchScriptSpec;
-        if (!procedural && !imported) return new DistillConfig();
+        if (!procedural && teacher.Network is not Models.TorchScriptSpec) return new DistillConfig();
         var large = procedural || teacher.Network.SampleShape.Aggregate(1L, (a, d) => a * d) > SmallSample;
         var basis = large
             ? new DistillConfig
@@ -31,10 +30,15 @@ public sealed record DistillConfig
             }
             : new DistillConfig();
         basis = basis with { TeacherCfg = teacher.Sampling.Cfg };
-        return imported
-            ? basis with { Shift = teacher.Sampling.Shift, Solver = teacher.Sampling.Solver == "ddim" ? RolloutSolver.Ddim : RolloutSolver.Euler }
-            : basis;
+        if (teacher.Network is not Models.TorchScriptSpec script) return basis;
+        basis = basis with { Shift = teacher.Sampling.Shift, Solver = teacher.Sampling.Solver == "ddim" ? RolloutSolver.Ddim : RolloutSolver.Euler };
+        // An ε expert's first steps read x̂_0 = (x − σ ε̂)/α at σ/α up to 15 (method.md §4.5): each training step moves its
+        // sample about 15 times as far as a velocity expert's, so it trains at a third of the learning rate (docs/import.md).
+        return script.Prediction == "epsilon" ? basis with { GeneratorLearningRate = basis.GeneratorLearningRate / EpsilonLearningRateDivisor } : basis;
     }
+
+    /// <summary>An ε teacher's experts train at the generator learning rate divided by this (measured, docs/import.md).</summary>
+    public const double EpsilonLearningRateDivisor = 3;
 
     /// <summary>Samples of at most this many numbers (points, small vectors) get the MLP defaults.</summary>
     public const int SmallSample = 16;
