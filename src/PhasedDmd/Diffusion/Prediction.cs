@@ -55,7 +55,7 @@ public static class Predictions
     };
 
     /// <summary>
-    /// The time at which a prediction of this kind is converted to the other views (method.md §4.5): x_0 does not
+    /// The time at which a prediction of this kind is read and converted to the other views (method.md §4.5): x_0 does not
     /// determine the velocity where σ = 0 (read at t ≥ 10⁻⁴); ε does not determine x_0 where α = 0, and near there
     /// x̂_0 = (x_t − σ ε̂)/α multiplies every error of ε̂ — and every step an expert's training takes — by σ/α, so it is
     /// read no nearer zero SNR than σ/α = <see cref="NoiseRatioLimit"/> (t ≤ 15/16 on flow matching).
@@ -115,6 +115,19 @@ public static class Predictions
         Prediction.Epsilon => Parameterization.EpsilonToVelocity(s, xt, f, t),
         _ => SolvedVelocity(s, p, xt, f, t),
     };
+
+    /// <summary>
+    /// dψ/df = D/Δ (method.md Eq. 4.5a): how much the velocity moves per unit of the prediction at (x_t, t) — D/(−σ) for x_0,
+    /// D/α for ε (D = α σ' − σ α', 1 on flow matching). Squared, it is the weight that makes a squared error of the
+    /// prediction equal to the squared error of the velocity it stands for.
+    /// </summary>
+    public static Tensor VelocityGain(NoiseSchedule s, Prediction p, Tensor t)
+    {
+        var (a, b) = Coefficients(s, p, t);
+        var alpha = s.Alpha(t);
+        var sigma = s.Sigma(t);
+        return (alpha * s.SigmaDerivative(t) - sigma * s.AlphaDerivative(t)) / (alpha * b - sigma * a);
+    }
 
     /// <summary>The prediction's regression target a x_0 + b ε (the ordinary, full-interval one).</summary>
     public static Tensor Target(NoiseSchedule s, Prediction p, Tensor x0, Tensor eps, Tensor t)

@@ -26,7 +26,7 @@ public static class PhaseLosses
         var tb = ProbabilityFlow.PerSample(t, xs);
         var sb = torch.full_like(tb, s);
         var xt = SubintervalScoreMatching.ForwardKernel(schedule, xs, eps, tb, sb);
-        // In the network's own prediction (method.md §4.5): an x_0 or ε network is not reweighted by the 1/σ_t² or 1/α_t² of the velocity.
+        // In the network's own prediction (method.md §4.5): Eq. 13's value without converting an x_0 or ε output to a velocity.
         var kind = fake.Network.Prediction;
         var prediction = fake.Network.Predict(xt, t, condition);
         var perSample = objective == FakeObjective.Subinterval

@@ -1,3 +1,4 @@
+using TorchSharp;
 using PhasedDmd.Diffusion;
 using static TorchSharp.torch;
 
@@ -82,26 +83,34 @@ public static class SubintervalScoreMatching
     }
 
     /// <summary>
-    /// Eq. 13 in the network's own prediction (method.md §4.5, Eq. 4.5c):
-    /// clamp(1/σ²_{t|s}, 0, clampMax) · ‖σ_{t|s} f(x_t, t) − σ_{t|s} f_target‖² per sample. Its target is the same
-    /// affine image of ψ_target that f is of ψ, so its minimiser is Eq. 13's; only the weighting over t differs —
-    /// by the factor the network was trained with (none for x_0 and ε networks, instead of (Δ/σ_t)² and (Δ/α_t)²).
-    /// For a velocity network it is <see cref="StableLoss(NoiseSchedule, Tensor, Tensor, Tensor, Tensor, Tensor, double)"/>.
+    /// Eq. 13 computed in the network's own prediction (method.md §4.5, Eq. 4.5c): the residual σ_{t|s} f − σ_{t|s} f_target
+    /// of the prediction itself, weighted by clamp(1/σ²_{t|s}, 0, clampMax) · (D/Δ)², so that it equals Eq. 13 — the
+    /// velocity's residual — without converting an x_0 or ε output to a velocity (a division by σ or α). D/Δ is taken
+    /// at the time the prediction is read (<see cref="Predictions.SafeTime"/>); ε networks are not weighted. For a velocity network it is
+    /// <see cref="StableLoss(NoiseSchedule, Tensor, Tensor, Tensor, Tensor, Tensor, double)"/>.
     /// </summary>
     public static Tensor StableLoss(NoiseSchedule schedule, Prediction kind, Tensor prediction, Tensor xs, Tensor epsPrime, Tensor t, Tensor s, double clampMax = 10.0)
     {
         if (kind == Prediction.Velocity) return StableLoss(schedule, prediction, xs, epsPrime, t, s, clampMax);
         var sigmaTs = schedule.TransitionSigma(t, s);
         var residual = sigmaTs * prediction - ScaledTarget(schedule, kind, xs, epsPrime, t, s);
-        var weight = (1.0 / sigmaTs.square()).clamp(0.0, clampMax);
+        var weight = (1.0 / sigmaTs.square()).clamp(0.0, clampMax) * VelocityWeight(schedule, kind, t);
         return PerSample(weight * residual.square());
     }
 
-    /// <summary>The naive loss in the network's own prediction: the ordinary target a x_s + b ε' (x_s taken for clean data).</summary>
+    /// <summary>
+    /// (D/Δ)², the weight that makes a squared error of the prediction the squared error of the velocity (Eq. 13's value),
+    /// taken where the prediction is read — except for ε networks, left unweighted: their (D/α)² piles the fake score's
+    /// effort on the near-zero-SNR end where ε says least (measured, method.md §4.5).
+    /// </summary>
+    private static Tensor VelocityWeight(NoiseSchedule schedule, Prediction kind, Tensor t)
+        => kind == Prediction.Epsilon ? torch.ones_like(t) : Predictions.VelocityGain(schedule, kind, Predictions.SafeTime(schedule, kind, t)).square();
+
+    /// <summary>The naive loss in the network's own prediction: the ordinary target a x_s + b ε' (x_s taken for clean data), weighted as the stable loss.</summary>
     public static Tensor NaiveLoss(NoiseSchedule schedule, Prediction kind, Tensor prediction, Tensor xs, Tensor epsPrime, Tensor t)
         => kind == Prediction.Velocity
             ? NaiveLoss(schedule, prediction, xs, epsPrime, t)
-            : PerSample((prediction - Predictions.Target(schedule, kind, xs, epsPrime, t)).square());
+            : PerSample(VelocityWeight(schedule, kind, t) * (prediction - Predictions.Target(schedule, kind, xs, epsPrime, t)).square());
 
     /// <summary>The unweighted loss ‖ψ − ψ_target‖² per sample (explodes as t → s; for reference and tests).</summary>
     public static Tensor RawLoss(NoiseSchedule schedule, Tensor prediction, Tensor xs, Tensor epsPrime, Tensor t, Tensor s)

@@ -117,6 +117,8 @@ public class ParameterisationTests(MixtureTeachersFixture fixture, Xunit.Abstrac
             var source = ITeacherSource.Open(dir);
             var config = DistillConfig.ForTeacher(source.Card) with
             {
+                // The same learning rate for every teacher (the defaults lower it for ε): only the parameterisation differs.
+                GeneratorLearningRate = 3e-4,
                 Method = "phased", Steps = 4, Phases = 2, IterationsPerPhase = Budget.Iterations, BatchSize = Budget.Batch,
                 FakeUpdatesPerGeneratorUpdate = Budget.FakeUpdates, LogEvery = 50, CheckpointEvery = 0, Threads = 2, Seed = 1,
             };
