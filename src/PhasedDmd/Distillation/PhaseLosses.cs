@@ -64,20 +64,19 @@ public static class PhaseLosses
             fTeacher = teacher.Predict(xt, t, condition);
             fFake = fake.Network.Predict(xt, t, condition);
         }
+        // x̂_0 read directly from each network's own prediction (no round trip through the velocity), at the time it was read.
+        var te = Predictions.SafeTime(schedule, kind, tb);
         if (loss == DmdLoss.Analytic)
         {
             var w = DistributionMatching.AnalyticWeight(schedule, tb, sb).mean().to(ScalarType.Float64).item<double>();
-            if (kind == Prediction.Velocity)
-                return (DistributionMatching.SurrogateLoss(xs, DistributionMatching.AnalyticGradient(schedule, fTeacher, fFake, tb, sb)), w);
-            var te = Predictions.SafeTime(schedule, kind, tb);
-            var g = DistributionMatching.AnalyticGradientFromX0(schedule, Predictions.ToX0(schedule, kind, xt, fTeacher, te),
-                                                                Predictions.ToX0(schedule, kind, xt, fFake, te), te, sb);
+            var g = kind == Prediction.Velocity
+                ? DistributionMatching.AnalyticGradient(schedule, fTeacher, fFake, tb, sb)
+                : DistributionMatching.AnalyticGradientFromX0(schedule, Predictions.ToX0(schedule, kind, xt, fTeacher, te),
+                                                              Predictions.ToX0(schedule, kind, xt, fFake, te), te, sb);
             return (DistributionMatching.SurrogateLoss(xs, g), w);
         }
-        // x̂_0 read directly from each network's own prediction (no round trip through the velocity).
-        var tx = Predictions.SafeTime(schedule, kind, tb);
-        var x0Teacher = Predictions.ToX0(schedule, kind, xt, fTeacher, tx);
-        var x0Fake = Predictions.ToX0(schedule, kind, xt, fFake, tx);
+        var x0Teacher = Predictions.ToX0(schedule, kind, xt, fTeacher, te);
+        var x0Fake = Predictions.ToX0(schedule, kind, xt, fFake, te);
         var (gn, normalizer) = DistributionMatching.NormalizedGradient(x0Student.detach(), x0Teacher, x0Fake);
         return (DistributionMatching.SurrogateLoss(x0Student, gn), normalizer.mean().to(ScalarType.Float64).item<double>());
     }

@@ -113,7 +113,7 @@ public sealed class StudentGenerator : nn.Module
         var kind = expert.Prediction;
         var f = expert.Predict(x, tt, condition);
         // Every view from the expert's own prediction, at the time it was evaluated (method.md §4.5).
-        var te = kind == Prediction.Velocity ? ScalarTime(t, x) : Predictions.SafeTime(Schedule, kind, ScalarTime(t, x));
+        var te = Predictions.SafeTime(Schedule, kind, ScalarTime(t, x));
         var x0 = Predictions.ToX0(Schedule, kind, x, f, te);
         switch (Spec.Solver)
         {
