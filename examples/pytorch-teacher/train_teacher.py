@@ -16,7 +16,8 @@ project, that `phased-dmd import-teacher` brings in. Three tasks:
 
 Schedules and predictions (docs/import.md maps each to import-teacher's options):
   --schedule flow (default)  x_t = (1 - t) x_0 + t eps, t uniform in [0, 1]; --prediction velocity
-                             (the default: eps - x_0, fed t) or x0 (fed timesteps = t * 1000).
+                             (the default: eps - x_0, fed t) or x0 (fed timesteps = t * 1000; with EDM's
+                             preconditioning unless --precondition none).
   --schedule sd              Stable Diffusion's: a discrete VP schedule with scaled-linear betas
                              (0.00085 to 0.012, 1000 timesteps), fed the integer timestep, predicting
                              epsilon (the default), x0 or v_prediction; writes scheduler_config.json
@@ -37,6 +38,7 @@ import math
 import os
 import struct
 import time
+from typing import Tuple
 
 import torch
 
@@ -67,13 +69,21 @@ def time_features(t: torch.Tensor, per_unit: float) -> torch.Tensor:
 
 
 class Flow(torch.nn.Module):
-    """forward(x, t) -> prediction: an MLP on [x, time features]; t in [0, 1] (per_unit 1000) or timesteps (per_unit 1)."""
+    """forward(x, t) -> prediction: an MLP on [x, time features]; t in [0, 1] (per_unit 1000) or timesteps (per_unit 1).
+
+    With sigma_data > 0 it is an x0 network fed timesteps = t * 1000 with EDM's preconditioning (Karras et al.
+    2022) written for flow matching, x_t = (1 - t) x0 + t eps: x0_hat = c_skip x_t + c_out F(c_in x_t, t), where
+    var = (1 - t)^2 sigma_data^2 + t^2, c_in = 1 / sqrt(var), c_skip = (1 - t) sigma_data^2 / var and
+    c_out = t sigma_data / sqrt(var). As t -> 0 the output tends to x_t itself, as a denoiser's should.
+    """
 
     per_unit: float
+    sigma_data: float
 
-    def __init__(self, hidden: int = 128, layers: int = 4, per_unit: float = 1000.0):
+    def __init__(self, hidden: int = 128, layers: int = 4, per_unit: float = 1000.0, sigma_data: float = 0.0):
         super().__init__()
         self.per_unit = per_unit
+        self.sigma_data = sigma_data
         self.inp = torch.nn.Linear(2 + 32, hidden)
         self.hidden = torch.nn.ModuleList([torch.nn.Linear(hidden, hidden) for _ in range(layers - 2)])
         self.out = torch.nn.Linear(hidden, 2)
@@ -84,19 +94,38 @@ class Flow(torch.nn.Module):
             h = torch.nn.functional.silu(layer(h))
         return self.out(h)
 
+    def coefficients(self, t: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(c_in, c_skip, c_out) of the preconditioned x0 network at timesteps t (= 1000 x the flow time)."""
+        s = (t / 1000.0).unsqueeze(1)
+        a, d2 = 1.0 - s, self.sigma_data * self.sigma_data
+        var = a * a * d2 + s * s
+        return var.rsqrt(), a * d2 / var, s * self.sigma_data * var.rsqrt()
+
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return self.trunk(self.inp(torch.cat([x, time_features(t, self.per_unit)], dim=1)))
+        return self.head(x, t, self.inp(torch.cat([self.scaled(x, t), time_features(t, self.per_unit)], dim=1)))
+
+    def scaled(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if self.sigma_data <= 0.0:
+            return x
+        return self.coefficients(t)[0] * x
+
+    def head(self, x: torch.Tensor, t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        if self.sigma_data <= 0.0:
+            return self.trunk(h)
+        _, skip, out = self.coefficients(t)
+        return skip * x + out * self.trunk(h)
 
 
 class ConditionalFlow(Flow):
     """forward(x, t, cond) -> velocity, cond a batch of class ids (the last id is 'no class')."""
 
-    def __init__(self, classes: int, hidden: int = 128, layers: int = 4, per_unit: float = 1000.0):
-        super().__init__(hidden, layers, per_unit)
+    def __init__(self, classes: int, hidden: int = 128, layers: int = 4, per_unit: float = 1000.0, sigma_data: float = 0.0):
+        super().__init__(hidden, layers, per_unit, sigma_data)
         self.embed = torch.nn.Embedding(classes + 1, hidden)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        return self.trunk(self.inp(torch.cat([x, time_features(t, self.per_unit)], dim=1)) + self.embed(cond))
+        h = self.inp(torch.cat([self.scaled(x, t), time_features(t, self.per_unit)], dim=1)) + self.embed(cond)
+        return self.head(x, t, h)
 
 
 def sd_alphas_cumprod() -> torch.Tensor:
@@ -154,6 +183,10 @@ def main() -> None:
                         help="flow matching (default) or Stable Diffusion's discrete scaled-linear VP schedule")
     parser.add_argument("--prediction", choices=["velocity", "x0", "epsilon", "v_prediction"],
                         help="what the network predicts (default: velocity for flow, epsilon for sd)")
+    parser.add_argument("--precondition", choices=["edm", "none"],
+                        help="an x0 network on the flow schedule: EDM's preconditioning (the default: x0_hat = c_skip x_t "
+                             "+ c_out F, trained with EDM's weight 1/c_out^2) or none (a bare MLP that outputs x0, trained "
+                             "with an unweighted x0 loss)")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--iterations", type=int, default=4000, help="training iterations (default 4000)")
     parser.add_argument("--batch-size", type=int, default=1024)
@@ -163,12 +196,17 @@ def main() -> None:
     prediction = args.prediction or ("velocity" if args.schedule == "flow" else "epsilon")
     if (args.schedule == "flow") != (prediction in ("velocity", "x0")):
         parser.error(f"--prediction {prediction} does not go with --schedule {args.schedule} (flow: velocity or x0; sd: epsilon, x0 or v_prediction)")
+    if args.precondition is not None and (args.schedule, prediction) != ("flow", "x0"):
+        parser.error("--precondition applies to --prediction x0 on the flow schedule")
     per_unit = 1000.0 if (args.schedule, prediction) == ("flow", "velocity") else 1.0   # t in [0, 1], or timesteps
+    edm = (args.schedule, prediction) == ("flow", "x0") and (args.precondition or "edm") == "edm"
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(args.seed)
     classes = len(CLASSES["names"])
-    net = ConditionalFlow(classes, per_unit=per_unit) if args.task == "conditional" else Flow(per_unit=per_unit)
+    sigma_data = float(sample_data(args.task, 1 << 16, torch.Generator().manual_seed(args.seed + 1))[0].std()) if edm else 0.0
+    net = (ConditionalFlow(classes, per_unit=per_unit, sigma_data=sigma_data) if args.task == "conditional"
+           else Flow(per_unit=per_unit, sigma_data=sigma_data))
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.iterations, eta_min=1e-5)
     start = time.time()
@@ -181,7 +219,10 @@ def main() -> None:
         else:
             drop = torch.rand(args.batch_size, generator=g) < 0.1
             pred = net(xt, t, torch.where(drop, torch.full_like(k, classes), k))
-        loss = ((pred - target) ** 2).mean()
+        if edm:   # EDM's weight 1 / c_out^2: the loss of F, the preconditioned network's own output
+            loss = (((pred - target) / net.coefficients(t)[2].clamp_min(1e-4)) ** 2).mean()
+        else:
+            loss = ((pred - target) ** 2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -209,7 +250,7 @@ def main() -> None:
     with open(os.path.join(args.out, "mixture.json"), "w") as f:
         json.dump(mixture, f, indent=2)
     print(f"wrote {args.out}/teacher.pt and mixture.json" + (", conditions.safetensors, names.txt" if args.task == "conditional" else "")
-          + (", scheduler_config.json" if args.schedule == "sd" else "") + f" ({prediction} prediction)")
+          + (", scheduler_config.json" if args.schedule == "sd" else "") + f" ({prediction} prediction" + (f", EDM preconditioning, sigma_data {sigma_data:.3f}" if edm else "") + ")")
 
 
 if __name__ == "__main__":
