@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PhasedDmd.Data;
 using PhasedDmd.Distillation;
 using PhasedDmd.Evaluation;
 using PhasedDmd.IO;
@@ -99,8 +100,7 @@ public static class Demo
             var ringSettings = new ComparisonSettings { Seeds = 1, IterationsPerPhase = config.RingIterationsPerPhase, EvalSamples = config.MixtureSamples,
                                                         Base = new DistillConfig { Threads = config.Threads, Device = config.Device } };
             var ringEntries = MethodComparison.StandardEntries(ringSettings).Where(e => e.Name != "phased+full-phase-backprop").ToList();
-            var ringPhased = ringEntries.Single(e => e.Name == "phased").Config!;
-            ringEntries.Add(new("phased-K4", ringPhased with { Phases = 4, IterationsPerPhase = config.RingIterationsPerPhase / 2 }));
+            ringEntries.Add(new("phased-K4", DistillationMethod.Phased.AtBudget(ringSettings.Base, 2 * config.RingIterationsPerPhase, ringSettings.Steps, 4)));
             _report.Ring8.AddRange(MethodComparison.Run(_report.Teachers["ring8"], ringSettings, Path.Combine(outDir, "ring8"), ringEntries, p => ring(p), warn));
         }
 
@@ -113,16 +113,16 @@ public static class Demo
             {
                 var step = Part($"{task}: distil and evaluate");
                 var encoder = EncoderTraining.Shipped(task);
-                if (encoder is null && EncoderSpec.Tasks.Contains(task)) warn?.Invoke($"no shipped {task} encoder (assets/encoders/{task}); feature measures are skipped");
+                if (encoder is null && (TaskRegistry.TryFind(task) as IPromptGridTask)?.Encoder is not null) warn?.Invoke($"no shipped {task} encoder (assets/encoders/{task}); feature measures are skipped");
                 var eval = _evaluators[task] = new ImageEvaluator(task, _report.Teachers[task], encoder, config, Path.Combine(outDir, task));
                 _report.RealData[task] = eval.RealMeasures();
-                var n = config.ImageIterationsPerPhase;
+                var budget = 2 * config.ImageIterationsPerPhase;
                 var baseConfig = ImageBase(_report.Teachers[task], config);
                 var runs = new List<DemoRun>
                 {
-                    new("dmd", "dmd", DistillationMethod.Dmd.Shape(baseConfig) with { IterationsPerPhase = 2 * n }),
-                    new("sgts", "sgts", DistillationMethod.Sgts.Shape(baseConfig, 4) with { IterationsPerPhase = 2 * n }),
-                    new("phased", "phased", DistillationMethod.Phased.Shape(baseConfig, 4, 2) with { IterationsPerPhase = n }),
+                    new("dmd", "dmd", DistillationMethod.Dmd.AtBudget(baseConfig, budget)),
+                    new("sgts", "sgts", DistillationMethod.Sgts.AtBudget(baseConfig, budget, 4)),
+                    new("phased", "phased", DistillationMethod.Phased.AtBudget(baseConfig, budget, 4, 2)),
                 };
                 _report.Methods[task] = [eval.Evaluate("teacher", "teacher", _report.Teachers[task], null, 0, "teacher"), .. DistilAndEvaluate(_report.Teachers[task], runs, eval, step, warn)];
                 Save();
@@ -131,7 +131,7 @@ public static class Demo
 
         /// <summary>The study task's 2-phase phased student (the one of <see cref="ImageMethods"/>) and its directory.</summary>
         private (DistillConfig Config, string Dir) StudyPhased()
-            => (DistillationMethod.Phased.Shape(ImageBase(_report.Teachers[_report.StudyTask], config), 4, 2) with { IterationsPerPhase = config.ImageIterationsPerPhase },
+            => (DistillationMethod.Phased.AtBudget(ImageBase(_report.Teachers[_report.StudyTask], config), 2 * config.ImageIterationsPerPhase, 4, 2),
                 Path.GetFullPath(Path.Combine(outDir, _report.StudyTask, "students", "phased")));
 
         public void Fig5()
@@ -159,7 +159,7 @@ public static class Demo
                 // Phase 1's interval (t_b1, 1] is the same for nested and disjoint, so the disjoint run reuses phase 1.
                 new("phased + disjoint intervals", "phased-disjoint", phased with { Interval = IntervalKind.Disjoint, InitFrom = phasedDir, StartPhase = 2 }),
                 new("phased + naive fake objective", "phased-naive", phased with { FakeObjective = FakeObjective.Naive }),
-                new("phased, 4 phases (K=4)", "phased-K4", phased with { Phases = 4, IterationsPerPhase = Math.Max(1, config.ImageIterationsPerPhase / 2) }),
+                new("phased, 4 phases (K=4)", "phased-K4", DistillationMethod.Phased.AtBudget(phased, 2 * config.ImageIterationsPerPhase, phases: 4)),
             };
             _report.Ablations.AddRange(DistilAndEvaluate(_report.Teachers[study], runs, _evaluators[study], abl, warn));
         }
@@ -244,7 +244,8 @@ public static class Demo
             _config = config;
             OutDir = outDir;
             _teacherDir = Path.GetFullPath(teacherDir);
-            _evaluation = new PromptGridEvaluation(task, PromptGridEvaluation.EvaluationPrompts(task, config.PromptLimit), config.SeedsFor(task), encoderDir);
+            var definition = TaskRegistry.Find<IPromptGridTask>(task, "prompt-grid evaluation");
+            _evaluation = new PromptGridEvaluation(definition, definition.EvaluationPrompts(config.PromptLimit), config.SeedsFor(task), encoderDir);
         }
 
         /// <summary>The task's measures on real samples laid out as the grid (the data's own level, the real-data row of Table 3).</summary>
@@ -303,7 +304,7 @@ public static class Demo
         public Dictionary<string, double> LayoutAgreement(string dirA, string dirB)
         {
             float[] a = _pixels[Path.GetFullPath(dirA)], b = _pixels[Path.GetFullPath(dirB)];
-            var (same, shift) = _evaluation.LayoutAgreement(a, b);
+            var (same, shift) = _evaluation.Task.LayoutAgreement(a, b);
             return new() { ["same_layout_fraction"] = same, ["mean_centre_shift_pixels"] = shift };
         }
 

@@ -57,10 +57,10 @@ public static class DemoReportWriter
             if (!double.IsNaN(f1) && !double.IsNaN(f4))
                 claims.Add(new DemoClaim("Training the high-SNR expert longer improves fidelity (Fig. 5; Fréchet distance to the teacher's samples ↓)",
                     $"1×: {F(f1, "0.0")}, {r.Config.Fig5Multiplier}×: {F(f4, "0.0")}", f4 < f1));
-            var capability = r.StudyTask == "glyphs" ? "character_accuracy" : "shape_accuracy";
+            var (capability, capabilityName) = (Data.TaskRegistry.TryFind(r.StudyTask) as Evaluation.IPromptGridTask)?.Fidelity ?? ("", "");
             double c1 = Get(one, capability), c4 = Get(four, capability);
             if (!double.IsNaN(c1) && !double.IsNaN(c4))
-                claims.Add(new DemoClaim($"Training the high-SNR expert longer improves fidelity (Fig. 5; {(r.StudyTask == "glyphs" ? "character" : "shape")} accuracy ↑)",
+                claims.Add(new DemoClaim($"Training the high-SNR expert longer improves fidelity (Fig. 5; {capabilityName} accuracy ↑)",
                     $"1×: {F(c1)}, {r.Config.Fig5Multiplier}×: {F(c4)}", c4 > c1));
         }
         if (r.Ablations.Count > 1)
@@ -160,11 +160,11 @@ public static class DemoReportWriter
         sb.AppendLine();
         var unmeasured = r.Methods.Keys.Where(t => !r.Methods[t].Any(e => e.Metrics.ContainsKey("features.feature_cosine"))).ToList();
         if (unmeasured.Count > 0) sb.AppendLine($"No feature encoder is shipped for {string.Join(", ", unmeasured)}, so it has no row here; its diversity is in Table 3.\n");
-        sb.AppendLine("Prompt following: glyphs = character / colour accuracy (read back with the task's own renderer); motion-free = shape / axis accuracy; motion = shape / direction accuracy.");
+        sb.AppendLine("Prompt following: " + string.Join("; ", r.Methods.Keys.Select(t => $"{t} = {Task(t).PromptFollowing.Description}")) + ".");
         sb.AppendLine();
     }
 
-    /// <summary>The video tasks, whose motion Table 3 measures.</summary>
+    /// <summary>The video tasks whose motion Table 3 measures, in the table's order.</summary>
     private static readonly string[] VideoTasks = ["motion-free", "motion"];
 
     /// <summary>Table 3 analogue: motion-free (and motion, when it ran).</summary>
@@ -214,7 +214,7 @@ public static class DemoReportWriter
             sb.AppendLine("| " + string.Join(" | ", entries.Select(e => e.Name)) + " |");
             sb.AppendLine("|" + string.Concat(entries.Select(_ => "---|")));
             sb.AppendLine("| " + string.Join(" | ", entries.Select(e => $"![{task} {e.Name}]({task}/{e.Name}.png)")) + " |");
-            if (VideoTasks.Contains(task))
+            if (Evaluation.PromptGridTasks.IsVideo(Task(task)))
                 sb.AppendLine("| " + string.Join(" | ", entries.Select(e => $"[animated]({task}/{e.Name}.apng)")) + " |");
             sb.AppendLine();
         }
@@ -312,12 +312,13 @@ public static class DemoReportWriter
         sb.AppendLine("```");
     }
 
-    private static string Capability(string task, DemoEntry e) => task switch
+    private static string Capability(string task, DemoEntry e)
     {
-        "glyphs" => $"{F(Get(e, "character_accuracy"), "0.00")} / {F(Get(e, "colour_accuracy"), "0.00")}",
-        "motion-free" => $"{F(Get(e, "shape_accuracy"), "0.00")} / {F(Get(e, "axis_accuracy"), "0.00")}",
-        _ => $"{F(Get(e, "shape_accuracy"), "0.00")} / {F(Get(e, "direction_accuracy"), "0.00")}",
-    };
+        var (first, second, _) = Task(task).PromptFollowing;
+        return $"{F(Get(e, first), "0.00")} / {F(Get(e, second), "0.00")}";
+    }
+
+    private static Evaluation.IPromptGridTask Task(string name) => Data.TaskRegistry.Find<Evaluation.IPromptGridTask>(name, "prompt-grid evaluation");
 
     private static string Rel(string path)
     {

@@ -20,14 +20,14 @@ public static class MethodComparison
 
     public static List<ComparisonEntry> StandardEntries(ComparisonSettings s)
     {
-        var phased = DistillationMethod.Phased.Shape(s.Base, s.Steps, 2) with { IterationsPerPhase = s.IterationsPerPhase };
-        var single = s.Base with { IterationsPerPhase = 2 * s.IterationsPerPhase };
+        var budget = 2 * s.IterationsPerPhase;   // the updates of a two-phase student
+        var phased = DistillationMethod.Phased.AtBudget(s.Base, budget, s.Steps, 2);
         return
         [
             new("teacher", null),
-            new("dmd", DistillationMethod.Dmd.Shape(single)),
-            new("fewstep", DistillationMethod.FewStep.Shape(single, s.Steps)),
-            new("sgts", DistillationMethod.Sgts.Shape(single, s.Steps)),
+            new("dmd", DistillationMethod.Dmd.AtBudget(s.Base, budget)),
+            new("fewstep", DistillationMethod.FewStep.AtBudget(s.Base, budget, s.Steps)),
+            new("sgts", DistillationMethod.Sgts.AtBudget(s.Base, budget, s.Steps)),
             new("phased", phased),
             new("phased+naive", phased with { FakeObjective = FakeObjective.Naive }),
             new("phased+disjoint", phased with { Interval = IntervalKind.Disjoint }),

@@ -22,7 +22,7 @@ public sealed class CompareSettings : CommandSettings
     public int Seeds { get; init; } = 3;
 
     [CommandOption("--iterations-per-phase <N>")]
-    [Description("Generator updates per phase of phased (2 phases); single-expert methods get twice as many, 4 phases half as many. Default 1000; DiT teachers 300.")]
+    [Description("Generator updates per phase of phased (2 phases); single-expert methods get twice as many, 4 phases half as many. Default: the teacher's distillation default (1000 for point teachers, 300 for DiT and other large-sample teachers).")]
     public int? IterationsPerPhase { get; init; }
 
     [CommandOption("--config <FILE>")]
@@ -49,9 +49,9 @@ public sealed class CompareCommand : Command<CompareSettings>
     public override int Execute(CommandContext context, CompareSettings s, CancellationToken cancellationToken)
     {
         var card = ModelDirectory.ReadCard(s.Teacher);
-        if (PhasedDmd.Data.ProceduralTasks.IsProcedural(card.Task.Name))
+        if (PhasedDmd.Data.TaskRegistry.TryFind(card.Task.Name) is PhasedDmd.Evaluation.IPromptGridTask task)
         {
-            if (s.Mixture is not null) throw new InputException("--mixture: glyphs and motion teachers are scored on their prompt grid, not against a mixture");
+            if (s.Mixture is not null) throw new InputException($"--mixture: {task.Name} teachers are scored on their prompt grid, not against a mixture");
             var grid = new ComparisonSettings
             {
                 Seeds = s.Seeds,
@@ -60,19 +60,20 @@ public sealed class CompareCommand : Command<CompareSettings>
             };
             foreach (var entry in PromptGridComparison.StandardEntries(grid, grid.Base)) entry.Config?.Validate();
             var gridRows = ConsoleProgress.Run("compare", p => PromptGridComparison.Run(s.Teacher, grid, s.Out, p, w => Console.Error.WriteLine($"warning: {w}")));
-            AnsiConsole.WriteLine(PromptGridComparison.Markdown(card.Task.Name, gridRows));
+            AnsiConsole.WriteLine(PromptGridComparison.Markdown(task, gridRows));
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.Combine(s.Out, "compare.md"))}");
             return 0;
         }
         if (card.Task.Mixture is null && s.Mixture is null)
             throw new InputException($"--teacher: task '{card.Task.Name}' has no exact distribution to compare with; give one with --mixture FILE");
         if (s.Mixture is not null) PhasedDmd.Data.GaussianMixture.Load(s.Mixture);   // a malformed file fails before any training
+        var baseConfig = s.Config is null ? Distillation.DistillConfig.ForTeacher(card) : Json.Read<Distillation.DistillConfig>(s.Config, "config");
         var settings = new ComparisonSettings
         {
             MixtureFile = s.Mixture is null ? null : Path.GetFullPath(s.Mixture),
             Seeds = s.Seeds,
-            IterationsPerPhase = s.IterationsPerPhase ?? 1000,
-            Base = s.Config is null ? new Distillation.DistillConfig() : Json.Read<Distillation.DistillConfig>(s.Config, "config"),
+            IterationsPerPhase = s.IterationsPerPhase ?? Distillation.DistillConfig.ForTeacher(card).IterationsPerPhase,
+            Base = baseConfig,
         };
         foreach (var entry in MethodComparison.StandardEntries(settings)) entry.Config?.Validate();
         var rows = ConsoleProgress.Run("compare", p => MethodComparison.Run(s.Teacher, settings, s.Out, progress: p,

@@ -43,18 +43,17 @@ public sealed class EvalCommand : Command<EvalSettings>
         var starts = settings.DenoisingCurve is { } spec ? ParseStartTimes(spec) : null;
         if (starts is not null && (card.Task.Name != "glyphs" || model.Network is null))
             throw new InputException("--denoising-curve: only for glyphs teachers (many-step models)");
-        if (PhasedDmd.Data.ProceduralTasks.IsProcedural(card.Task.Name))
+        if (PhasedDmd.Data.TaskRegistry.TryFind(card.Task.Name) is PhasedDmd.Evaluation.IPromptGridTask task)
         {
-            if (settings.Mixture is not null) throw new InputException("--mixture: glyphs and motion models are scored on their prompt grid, not against a mixture");
-            using var evaluation = new PromptGridEvaluation(card.Task.Name, PromptGridEvaluation.EvaluationPrompts(card.Task.Name), seeds: settings.Seeds ?? PhasedDmd.Data.ProceduralTasks.Resolve(card.Task.Name).EvaluationSeeds,
-                settings.Encoder ?? EncoderTraining.Shipped(card.Task.Name), "--encoder");
+            if (settings.Mixture is not null) throw new InputException($"--mixture: {task.Name} models are scored on their prompt grid, not against a mixture");
+            using var evaluation = PromptGridEvaluation.Standard(task, settings.Seeds, settings.Encoder, "--encoder");
             using var grid = evaluation.Sample(model, options);
             var measures = evaluation.Measure(grid, options.Seed);
             AtomicFile.WriteAllText(settings.Out, measures.ToJsonString(Json.MetricsOptions));
             var flat = PromptGridEvaluation.Flatten(measures);   // NaN (written as a string) is left out, so it reads back as NaN
             double V(string key) => flat.GetValueOrDefault(key, double.NaN);
             var t = new Table().Title($"{card.Task.Name}: {evaluation.Prompts.Count} prompts × {evaluation.Seeds} seeds").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
-            foreach (var (label, key) in card.Task.Name switch { "glyphs" => GlyphRows, "motion-free" => FreeMotionRows, _ => MotionRows })
+            foreach (var (label, key) in task.EvalRows)
                 t.AddRow(Markup.Escape(label.Replace("{threshold}", $"{V("dynamic_threshold"):F3}")), $"{V(key):F3}");
             AddFeatureRows(t, measures["features"] is null ? null : V);
             AnsiConsole.Write(t);
@@ -94,28 +93,6 @@ public sealed class EvalCommand : Command<EvalSettings>
         table.AddRow("mean log-likelihood", $"{m.MeanLogLikelihood:F3}");
         AnsiConsole.Write(table);
     }
-
-    private static readonly (string Label, string Key)[] GlyphRows =
-    [
-        ("character accuracy", "character_accuracy"), ("colour accuracy (fg and bg)", "colour_accuracy"), ("all attributes", "all_attributes_accuracy"),
-        ("mean glyph match (IoU)", "mean_glyph_match"), ("distinct layouts per prompt (of 8)", "distinct_layouts_per_prompt"),
-    ];
-
-    private static readonly (string Label, string Key)[] MotionRows =
-    [
-        ("shape accuracy", "shape_accuracy"), ("direction accuracy", "direction_accuracy"), ("mean speed, px/frame (data: 0.75)", "mean_speed"),
-        ("speed spread per prompt (data: 0.29)", "speed_spread_per_prompt"), ("mean shape match (soft IoU)", "mean_shape_match"),
-        ("mean optical flow, px/frame (data: 0.75)", "mean_absolute_flow"), ("dynamic degree (flow > {threshold})", "dynamic_degree"),
-    ];
-
-    private static readonly (string Label, string Key)[] FreeMotionRows =
-    [
-        ("shape accuracy", "shape_accuracy"), ("axis accuracy (moving clips)", "axis_accuracy"),
-        ("mean optical flow, px/frame (real clips: 0.55)", "mean_absolute_flow"), ("dynamic degree (tracked speed > {threshold}; data: 0.75)", "dynamic_degree"),
-        ("still share (data: 0.25)", "still_share"), ("negative direction share (data: 0.375)", "negative_share"), ("positive direction share (data: 0.375)", "positive_share"),
-        ("direction distribution TV to the data's", "direction_tv"), ("motion diversity, px/frame (real clips: 0.63)", "motion_diversity"),
-        ("motion diversity / data", "motion_diversity_ratio"), ("tracked speed of moving clips (real clips: 0.68)", "mean_speed"),
-    ];
 
     /// <summary>The encoder's rows; <paramref name="v"/> reads a flattened measure, null when there is no encoder.</summary>
     private static void AddFeatureRows(Table t, Func<string, double>? v)

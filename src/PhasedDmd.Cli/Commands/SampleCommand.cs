@@ -76,10 +76,10 @@ public sealed class SampleCommand : Command<SampleSettings>
         if (settings.Threads is > 0) set_num_threads(settings.Threads.Value);
         using var model = LoadedModel.Load(settings.Model, PhasedDmd.Training.Runtime.ResolveDevice(options.Device));
         var card = model.Card;
-        if (PhasedDmd.Data.ProceduralTasks.IsProcedural(card.Task.Name))
+        if (PhasedDmd.Data.TaskRegistry.TryFind(card.Task.Name) is PhasedDmd.Evaluation.IPromptGridTask task)
         {
-            if (settings.Noise is not null) throw new InputException("--noise: glyphs and motion models sample a prompt grid from seeds; --noise is for point models");
-            WriteGrid(model, settings, options);
+            if (settings.Noise is not null) throw new InputException($"--noise: {task.Name} models sample a prompt grid from seeds; --noise is for point models");
+            WriteGrid(model, task.Data, settings, options);
             return 0;
         }
         using var noise = settings.Noise is { } file ? NoiseCsv.Read(file, card.Network.SampleShape) : null;
@@ -116,9 +116,8 @@ public sealed class SampleCommand : Command<SampleSettings>
     }
 
     /// <summary>Rows = seeds, columns = prompts (paper Fig. 3); videos as frame strips plus an animated PNG.</summary>
-    private static void WriteGrid(LoadedModel model, SampleSettings settings, SampleOptions options)
+    private static void WriteGrid(LoadedModel model, PhasedDmd.Data.IProceduralTask task, SampleSettings settings, SampleOptions options)
     {
-        var task = PhasedDmd.Data.ProceduralTasks.Resolve(model.Card.Task.Name);
         var columns = settings.Columns ?? 6;
         if (columns < 1) throw new InputException($"--columns: must be ≥ 1 (got {columns})");
         var prompts = settings.Prompts is { Length: > 0 } given ? given : task.EvaluationPrompts.Take(columns).ToArray();

@@ -10,7 +10,7 @@ namespace PhasedDmd.Cli.Commands;
 public sealed class TrainTeacherSettings : ResumableRunSettings
 {
     [CommandOption("--task <TASK>"), ConfigKey("task")]
-    [Description("gmm1d, ring8, grid9, mixture (with --mixture): an MLP on 2D/1D points; glyphs, motion, motion-free: a DiT on procedural images / videos. Default: ring8.")]
+    [Description("gmm1d, ring8, grid9, mixture (with --mixture): an MLP on 2D/1D points; glyphs, motion, motion-free: a DiT on procedural images / videos; or a task of your own registered in TaskRegistry. Default: ring8.")]
     public string? Task { get; init; }
 
     [CommandOption("--mixture <FILE>"), ConfigKey("mixtureFile")]

@@ -26,9 +26,8 @@ public static class BenchSetup
     {
         torch.manual_seed(seed);
         var config = TeacherConfig.ForTask(model == BenchModel.Mlp ? "ring8" : "glyphs");
-        var mixture = config.ResolveMixture();
-        var spec = config.BuildSpec(mixture);
-        var network = spec.Build();
+        var data = config.Definition.OpenTeacherData(config);
+        var network = data.Spec.Build();
         if (network is DitVelocityModel)
             using (torch.no_grad())
                 foreach (var p in network.parameters())
@@ -36,8 +35,8 @@ public static class BenchSetup
         var card = new ModelCard
         {
             Role = "teacher",
-            Task = new TaskSpec(config.Task, mixture),
-            Network = spec,
+            Task = data.Card,
+            Network = data.Spec,
             Sampling = new SamplingDefaults(config.SampleSteps, config.SampleSolver, network.IsConditional ? config.SampleCfg : 1.0),
         };
         return (card, network);

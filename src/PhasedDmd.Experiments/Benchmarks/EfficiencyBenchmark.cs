@@ -45,7 +45,7 @@ public static class EfficiencyBenchmark
         model.train();
         using var optimizer = optim.AdamW(model.parameters(), lr: 1e-4);
         using var generator = Runtime.NewGenerator(seed);
-        var task = ProceduralTasks.Resolve("glyphs");
+        var task = new GlyphsTask();
         var schedule = NoiseSchedule.FromName("flow");
         var (x0, prompts) = task.SampleTraining(batch, generator);
         using var _x = x0;

@@ -25,7 +25,7 @@ public static class SamplingBenchmark
         var schedule = NoiseSchedule.FromName("flow");
         using var student = StudentGenerator.FromTeacher(teacher, new StudentSpec(PhaseLayout.Even(4, 2)), schedule);
         using var generator = Runtime.NewGenerator(seed);
-        var task = ProceduralTasks.Resolve("glyphs");
+        var task = new GlyphsTask();
         using var prompts = task.SamplePrompts(batch, generator);
         using var noise = torch.randn([batch, .. task.SampleShape], generator: generator);
         var times = Enumerable.Range(0, teacherSteps + 1).Select(i => 1.0 - i / (double)teacherSteps).ToArray();

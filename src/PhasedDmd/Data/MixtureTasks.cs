@@ -1,10 +1,8 @@
 namespace PhasedDmd.Data;
 
-/// <summary>The built-in analytic tasks (and user mixtures) by name.</summary>
+/// <summary>The mixtures of the built-in analytic tasks (registered as point tasks by PhasedDmd.Tasks).</summary>
 public static class MixtureTasks
 {
-    public static readonly string[] BuiltIn = ["gmm1d", "ring8", "grid9"];
-
     /// <summary>The paper's 1D toy (Fig. 2): points at −1, 0, 1, 2 with equal weights and a tiny std.</summary>
     public static GaussianMixture Gmm1d() => new(
         [[-1.0], [0.0], [1.0], [2.0]], [0.02, 0.02, 0.02, 0.02], [0.25, 0.25, 0.25, 0.25]);
@@ -29,16 +27,4 @@ public static class MixtureTasks
         double[] weights = [0.16, 0.14, 0.12, 0.11, 0.11, 0.10, 0.09, 0.09, 0.08];
         return new GaussianMixture(means.ToArray(), Enumerable.Repeat(0.2, 9).ToArray(), weights);
     }
-
-    /// <summary>Resolves a task name (or <c>mixture</c> with a JSON file) to its mixture.</summary>
-    public static GaussianMixture Resolve(string task, string? mixtureFile = null) => task switch
-    {
-        "gmm1d" => Gmm1d(),
-        "ring8" => Ring8(),
-        "grid9" => Grid9(),
-        "mixture" => mixtureFile is null
-            ? throw new InputException("task 'mixture' needs --mixture FILE")
-            : GaussianMixture.Load(mixtureFile),
-        _ => throw new InputException($"unknown task '{task}' (expected one of: gmm1d, ring8, grid9, mixture)"),
-    };
 }

@@ -3,25 +3,9 @@ using static TorchSharp.torch;
 
 namespace PhasedDmd.Data;
 
+/// <summary>Helpers the procedural tasks share (the tasks themselves are registered in <see cref="TaskRegistry"/>).</summary>
 public static class ProceduralTasks
 {
-    public static readonly string[] Names = ["glyphs", "motion", "motion-free"];
-
-    private static readonly GlyphsTask Glyphs = new();
-    private static readonly MotionTask Motion = new();
-    private static readonly FreeMotionTask FreeMotion = new();
-
-    /// <summary>The task by name (tasks are stateless; one shared instance each).</summary>
-    public static IProceduralTask Resolve(string name) => name switch
-    {
-        "glyphs" => Glyphs,
-        "motion" => Motion,
-        "motion-free" => FreeMotion,
-        _ => throw new InputException($"unknown procedural task '{name}' (expected glyphs, motion or motion-free)"),
-    };
-
-    public static bool IsProcedural(string name) => Names.Contains(name);
-
     /// <summary>Encodes prompts to a [n, L] int64 tensor.</summary>
     public static Tensor Encode(this IProceduralTask task, IEnumerable<string> prompts)
     {

@@ -11,31 +11,21 @@ namespace PhasedDmd.Distillation;
 public sealed record DistillConfig
 {
     /// <summary>
-    /// The defaults for a teacher (docs/import.md, "Distillation defaults"): for the analytic tasks' MLPs the
-    /// prototype's settings; for the DiT teachers of glyphs and motion, and any teacher whose sample has more than
-    /// <see cref="SmallSample"/> numbers, a smaller batch and fewer fake updates (sized by measurement to distil in
-    /// minutes on 2 CPU cores). A teacher's own guidance scale is the teacherCfg, and an imported teacher's sampler
-    /// and shift are the student's (DDIM steps on a discrete VP schedule).
+    /// The defaults for a teacher, as its task says (<see cref="IDistillationTask.DistillDefaults"/>; docs/import.md,
+    /// "Distillation defaults"): for the point tasks' MLPs the prototype's settings; for the DiT teachers of the image
+    /// and video tasks, and any imported teacher whose sample has more than <see cref="SmallSample"/> numbers,
+    /// <see cref="LargeSampleDefaults"/>. A teacher's own guidance scale is the teacherCfg, and an imported teacher's
+    /// sampler and shift are the student's (DDIM steps on a discrete VP schedule).
     /// </summary>
     public static DistillConfig ForTeacher(IO.ModelCard teacher)
+        => Data.TaskRegistry.TryFind(teacher.Task.Name) is IDistillationTask task ? task.DistillDefaults(teacher) : new DistillConfig();
+
+    /// <summary>A smaller batch and fewer fake updates for teachers of large samples, sized by measurement to distil in minutes on 2 CPU cores.</summary>
+    public static DistillConfig LargeSampleDefaults => new()
     {
-        var procedural = Data.ProceduralTasks.IsProcedural(teacher.Task.Name);
-        if (!procedural && teacher.Network is not Models.TorchScriptSpec) return new DistillConfig();
-        var large = procedural || teacher.Network.SampleShape.Aggregate(1L, (a, d) => a * d) > SmallSample;
-        var basis = large
-            ? new DistillConfig
-            {
-                BatchSize = 32, FakeUpdatesPerGeneratorUpdate = 2, IterationsPerPhase = 300, GeneratorLearningRate = 1e-4, FakeLearningRate = 1e-4,
-                LogEvery = 10, CheckpointEvery = 50,
-            }
-            : new DistillConfig();
-        basis = basis with { TeacherCfg = teacher.Sampling.Cfg };
-        if (teacher.Network is not Models.TorchScriptSpec script) return basis;
-        basis = basis with { Shift = teacher.Sampling.Shift, Solver = teacher.Sampling.Solver == "ddim" ? RolloutSolver.Ddim : RolloutSolver.Euler };
-        // An ε expert's first steps read x̂_0 = (x − σ ε̂)/α at σ/α up to 15 (method.md §4.5): each training step moves its
-        // sample about 15 times as far as a velocity expert's, so it trains at a third of the learning rate (docs/import.md).
-        return script.Prediction == "epsilon" ? basis with { GeneratorLearningRate = basis.GeneratorLearningRate / EpsilonLearningRateDivisor } : basis;
-    }
+        BatchSize = 32, FakeUpdatesPerGeneratorUpdate = 2, IterationsPerPhase = 300, GeneratorLearningRate = 1e-4, FakeLearningRate = 1e-4,
+        LogEvery = 10, CheckpointEvery = 50,
+    };
 
     /// <summary>An ε teacher's experts train at the generator learning rate divided by this (measured, docs/import.md).</summary>
     public const double EpsilonLearningRateDivisor = 3;

@@ -41,5 +41,16 @@ public sealed record DistillationMethod(string Name, int? FixedSteps, bool Multi
         Boundaries = MultiPhase ? config.Boundaries : [],
     };
 
+    /// <summary>
+    /// The method's shape (<see cref="Shape"/>) with <paramref name="updates"/> generator updates in all, split evenly
+    /// over its phases: the one rule by which every comparison gives each method the same budget (one-step and
+    /// single-expert methods n updates, two phases n/2 each, four phases n/4 each).
+    /// </summary>
+    public DistillConfig AtBudget(DistillConfig config, int updates, int? steps = null, int? phases = null)
+    {
+        var shaped = Shape(config, steps, phases);
+        return shaped with { IterationsPerPhase = Math.Max(1, updates / shaped.Phases) };
+    }
+
     public override string ToString() => Name;
 }

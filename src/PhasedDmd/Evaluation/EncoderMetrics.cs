@@ -1,5 +1,3 @@
-using PhasedDmd.Data;
-using PhasedDmd.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -26,46 +24,16 @@ public sealed record EncoderMetrics(
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var real = RealGrid(encoder.Spec.Task, prompts, seeds, seed);
+        var task = encoder.Spec.Definition;
+        var real = task.RealGrid(prompts, seeds, seed);
         var x = samples.to(ScalarType.Float32).cpu();
         var e = encoder.forward(x);
         var er = encoder.forward(real);
-        var er2 = encoder.forward(RealGrid(encoder.Spec.Task, prompts, seeds, seed + 104729));
+        var er2 = encoder.forward(task.RealGrid(prompts, seeds, seed + 104729));
         return new EncoderMetrics(
             DiversityMetrics.MeanPairwiseCosine(e, prompts.Count, seeds), DiversityMetrics.MeanPairwiseCosine(er, prompts.Count, seeds),
             DiversityMetrics.MeanPairwisePerceptual(encoder, x, prompts.Count, seeds), DiversityMetrics.MeanPairwisePerceptual(encoder, real, prompts.Count, seeds),
             CompositionMetrics.Evaluate(encoder, x, real, prompts.Count, seeds),
             DiversityMetrics.FrechetDistance(e, er), DiversityMetrics.FrechetDistance(er2, er));
-    }
-
-    /// <summary>
-    /// Real samples for a grid of prompts, row-major [seeds × prompts, …]: for glyphs, the prompt fixes
-    /// character and colours and the rest is drawn; for motion, the prompt fixes shape and direction; for
-    /// motion-free, shape and axis (<see cref="FreeMotionMetrics.RealGrid"/>: row r drawn from seed + r).
-    /// </summary>
-    public static Tensor RealGrid(string task, IReadOnlyList<string> prompts, int seeds, int seed)
-    {
-        if (task == "motion-free")
-            return torch.tensor(FreeMotionMetrics.RealGrid(prompts, seeds, seed), [seeds * prompts.Count, .. ProceduralTasks.Resolve(task).SampleShape]);
-        using var generator = Runtime.NewGenerator(seed + 7919);
-        if (task == "glyphs")
-        {
-            var parsed = prompts.Select(GlyphReader.ParsePrompt).ToList();
-            var wanted = Enumerable.Range(0, seeds).SelectMany(_ => parsed).ToList();
-            return GlyphsTask.RenderBatch(GlyphsTask.SampleAttributes(wanted.Count, generator, wanted));
-        }
-        if (task != "motion") throw new InputException($"no real grid for task '{task}'");
-        var clips = new List<MotionAttributes>();
-        for (var s = 0; s < seeds; s++)
-            foreach (var p in prompts)
-            {
-                var w = p.Split(' ');
-                if (w.Length != 3 || !MotionTask.Shapes.Contains(w[0]) || !MotionTask.Directions.Contains(w[2]))
-                    throw new InputException($"not a motion prompt: '{p}' (expected 'SHAPE moving DIRECTION')");
-                MotionAttributes? found = null;
-                while (found is null) found = MotionTask.SampleAttributes(16, generator).FirstOrDefault(a => a.Direction == w[2]);
-                clips.Add(found with { Shape = w[0] });
-            }
-        return MotionTask.RenderBatch(clips);
     }
 }

@@ -15,19 +15,15 @@ public sealed record EncoderSpec(string Task, int InChannels, int[] Categories, 
 
     public int Regressions => RegressionNames.Length;
 
-    /// <summary>The tasks a feature encoder can be trained for (<see cref="ForTask"/>).</summary>
-    public static readonly string[] Tasks = ["glyphs", "motion"];
+    /// <summary>The tasks a feature encoder can be trained for: those that give one (<see cref="IPromptGridTask.Encoder"/>).</summary>
+    public static IReadOnlyList<IPromptGridTask> Tasks => [.. TaskRegistry.All.OfType<IPromptGridTask>().Where(t => t.Encoder is not null)];
 
-    /// <summary>The attributes each task's encoder is trained to predict: everything the sample's truth records.</summary>
-    public static EncoderSpec ForTask(string task) => task switch
-    {
-        // the scale head only when the task draws several scales (it has one: GlyphsTask.Scales)
-        "glyphs" => new EncoderSpec("glyphs", 3,
-            [BitmapFont.Characters.Count, GlyphsTask.Colours.Count, GlyphsTask.Colours.Count, .. GlyphsTask.Scales.Length > 1 ? [GlyphsTask.Scales.Length] : Array.Empty<int>()],
-            ["character", "foreground", "background", .. GlyphsTask.Scales.Length > 1 ? ["scale"] : Array.Empty<string>()],
-            ["centreX", "centreY"], ImageSize: GlyphsTask.Size),
-        "motion" => new EncoderSpec("motion", MotionTask.Frames, [MotionTask.Shapes.Length, MotionTask.Directions.Length],
-            ["shape", "direction"], ["speed", "centreX", "centreY"], ImageSize: MotionTask.Size),
-        _ => throw new InputException($"task: encoders exist for glyphs and motion (got '{task}')"),
-    };
+    /// <summary>The encoder of a task: trained to predict everything the sample's truth records.</summary>
+    public static EncoderSpec ForTask(string task)
+        => (TaskRegistry.TryFind(task) as IPromptGridTask)?.Encoder
+           ?? throw new InputException($"task: encoders exist for {string.Join(" and ", Tasks.Select(t => t.Name))} (got '{task}')");
+
+    /// <summary>The task whose samples this encoder reads.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IPromptGridTask Definition => TaskRegistry.Find<IPromptGridTask>(Task, "prompt-grid evaluation");
 }

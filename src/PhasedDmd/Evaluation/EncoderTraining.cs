@@ -1,4 +1,3 @@
-using PhasedDmd.Data;
 using PhasedDmd.IO;
 using PhasedDmd.Training;
 using TorchSharp;
@@ -19,40 +18,6 @@ public static class EncoderTraining
 
     /// <summary>The shipped feature encoder of a task (assets/encoders/&lt;task&gt;); null if none.</summary>
     public static string? Shipped(string task) => Assets.Find(Path.Combine("encoders", task), CardFile);
-
-    /// <summary>A batch of real samples with their targets: categorical indices [N, heads] and normalised regressions [N, r].</summary>
-    public static (Tensor X, Tensor Categories, Tensor Regressions) RealBatch(EncoderSpec spec, int n, Generator generator)
-    {
-        if (spec.Task == "glyphs")
-        {
-            var batch = new GlyphsTask().Sample(n, generator);
-            batch.Prompts.Dispose();
-            var colours = GlyphsTask.Colours.Keys.ToList();
-            var characters = BitmapFont.Characters.ToList();
-            var heads = spec.Categories.Length;   // the scale head exists only when the task has several scales
-            var cats = batch.Attributes.SelectMany(a => new long[]
-            {
-                characters.IndexOf(a.Character), colours.IndexOf(a.Foreground), colours.IndexOf(a.Background),
-                Array.IndexOf(GlyphsTask.Scales, a.Scale),
-            }.Take(heads)).ToArray();
-            var half = GlyphsTask.Size / 2.0;
-            var regs = batch.Attributes.SelectMany(a => new[]
-            {
-                (float)((a.Left + BitmapFont.Width * a.Scale / 2.0 - half) / half), (float)((a.Top + BitmapFont.Height * a.Scale / 2.0 - half) / half),
-            }).ToArray();
-            return (batch.Pixels, torch.tensor(cats, [n, heads]), torch.tensor(regs, [n, 2]));
-        }
-        var attrs = MotionTask.SampleAttributes(n, generator);
-        var pixels = MotionTask.RenderBatch(attrs);
-        var c = attrs.SelectMany(a => new long[] { Array.IndexOf(MotionTask.Shapes, a.Shape), Array.IndexOf(MotionTask.Directions, a.Direction) }).ToArray();
-        var h = MotionTask.Size / 2.0 - 0.5;
-        var r = attrs.SelectMany(a =>
-        {
-            var (cx, cy) = a.CentreAt(MotionTask.Frames / 2);
-            return new[] { (float)((a.Speed - 0.75) / 0.5), (float)((cx - h) / h), (float)((cy - h) / h) };
-        }).ToArray();
-        return (pixels, torch.tensor(c, [n, 2]), torch.tensor(r, [n, 3]));
-    }
 
     /// <summary>Sum of the heads' cross-entropies and the regressions' mean squared error.</summary>
     public static Tensor Loss(FeatureEncoder encoder, Tensor x, Tensor categories, Tensor regressions)
@@ -89,7 +54,7 @@ public static class EncoderTraining
             {
                 var lr = config.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * (it - 1) / config.Iterations));
                 foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-                var (x, cats, regs) = RealBatch(spec, config.BatchSize, generator);
+                var (x, cats, regs) = spec.Definition.EncoderBatch(config.BatchSize, generator);
                 var level = Diffusion.ProbabilityFlow.PerSample(torch.rand(config.BatchSize, generator: generator), x) * config.MaxInputNoise;
                 var noisy = x + level * torch.randn(x.shape, generator: generator);
                 var loss = Loss(encoder, noisy, cats, regs);
@@ -119,7 +84,7 @@ public static class EncoderTraining
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         using var generator = Runtime.NewGenerator(seed);
-        var (x, cats, regs) = RealBatch(encoder.Spec, n, generator);
+        var (x, cats, regs) = encoder.Spec.Definition.EncoderBatch(n, generator);
         var output = encoder.Heads(encoder.forward(x));
         var accuracy = new Dictionary<string, double>();
         var offset = 0;

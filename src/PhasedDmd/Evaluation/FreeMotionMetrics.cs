@@ -43,8 +43,8 @@ public sealed record FreeMotionMetrics(
         return OpticalFlow.CalibrateDynamicThreshold(moving);
     });
 
+    private static IReadOnlyList<string> MotionPrompts { get; } = new FreeMotionTask().EvaluationPrompts;
     private static readonly Lazy<double> DataDiversity = new(() => Diversity(RealGrid(MotionPrompts, 32, seed: 1), MotionPrompts, 32));
-    private static IReadOnlyList<string> MotionPrompts => ProceduralTasks.Resolve("motion-free").EvaluationPrompts;
 
     /// <summary>Real clips on a grid: row r holds one clip of every prompt (drawn from seed + r), as a model's grid is laid out.</summary>
     public static float[] RealGrid(IReadOnlyList<string> prompts, int seeds, int seed = 0)

@@ -145,8 +145,8 @@ public static class StudentExport
         }
         if (card.Network is MlpSpec { NumClasses: > 0 } mlp)
             return new ExportedConditions("classes", mlp.NumClasses, Weights: card.Task.Mixture?.Weights);
-        if (Data.ProceduralTasks.IsProcedural(card.Task.Name))
-            return new ExportedConditions("prompts", Data.ProceduralTasks.Resolve(card.Task.Name).Vocabulary.Size, Task: card.Task.Name);
+        if (Data.TaskRegistry.TryFind(card.Task.Name)?.Procedural is { } prompts)
+            return new ExportedConditions("prompts", prompts.Vocabulary.Size, Task: card.Task.Name);
         return null;
     }
 }

@@ -24,6 +24,9 @@ public abstract record ModelSpec
     /// <summary>Shape of one data sample (e.g. [2] for points).</summary>
     public abstract long[] SampleShape { get; }
 
+    /// <summary>The conditions file that came with the network (an imported conditional module's), or null.</summary>
+    public virtual ConditionsFile? LoadConditions() => null;
+
     /// <summary>
     /// Makes a spec type of your own known under <paramref name="kind"/>, so that model cards holding it
     /// are written and read back (register it before reading such a card). Registering the same type

@@ -30,7 +30,7 @@ public sealed record TorchScriptSpec(string Script, long[] Shape, string Predict
     [JsonIgnore] public IEnumerable<string> Files => new[] { Script, Conditions, Names }.OfType<string>();
 
     /// <summary>Loads the conditions file and its names (null for an unconditional module).</summary>
-    public ConditionsFile? LoadConditions() => ConditionsPath is null ? null : ConditionsFile.Load(ConditionsPath, NamesPath);
+    public override ConditionsFile? LoadConditions() => ConditionsPath is null ? null : ConditionsFile.Load(ConditionsPath, NamesPath);
 
     public override long[] SampleShape => Shape;
 

@@ -15,16 +15,15 @@ public interface IConditionSource
     Tensor Sample(int n, Generator generator);
 
     /// <summary>
-    /// The condition source of a model's task: the prompt distribution of a procedural task (whose
-    /// DiT is always text-conditioned), mixture components by their weights for a class-conditional
-    /// model of a mixture, the rows of its conditions file for an imported conditional teacher, and null
-    /// for an unconditional one.
+    /// The condition source of a model: the prompt distribution of a text-conditioned task (whose DiT is always
+    /// text-conditioned), the rows of the network's conditions file (an imported conditional module's), mixture
+    /// components by their weights for a class-conditional model of a mixture, and null for an unconditional one.
     /// </summary>
     static IConditionSource? For(ModelCard card, bool conditional)
     {
-        if (ProceduralTasks.IsProcedural(card.Task.Name)) return new TaskPrompts(ProceduralTasks.Resolve(card.Task.Name));
+        if (TaskRegistry.TryFind(card.Task.Name)?.Procedural is { } prompts) return new TaskPrompts(prompts);
         if (!conditional) return null;
-        if (card.Network is Models.TorchScriptSpec { Conditions: not null } ts) return new FileConditions(ts.LoadConditions()!);
+        if (card.Network.LoadConditions() is { } file) return new FileConditions(file);
         if (card.Task.Mixture is { } mixture) return new MixtureComponents(mixture);
         throw new InputException($"task: '{card.Task.Name}' is conditional but has no condition source");
     }

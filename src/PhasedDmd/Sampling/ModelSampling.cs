@@ -82,10 +82,9 @@ public static class ModelSampling
     /// </summary>
     public static Tensor SamplePromptGrid(LoadedModel model, IReadOnlyList<string> prompts, int seeds, SampleOptions options, bool sharedNoise = true)
     {
-        if (!ProceduralTasks.IsProcedural(model.Card.Task.Name))
-            throw new InputException($"prompts: task '{model.Card.Task.Name}' is not text-conditioned");
+        var task = TaskRegistry.TryFind(model.Card.Task.Name)?.Procedural
+                   ?? throw new InputException($"prompts: task '{model.Card.Task.Name}' is not text-conditioned");
         if (prompts.Count == 0 || seeds < 1) throw new InputException("prompts and seeds: need at least one prompt and one seed");
-        var task = ProceduralTasks.Resolve(model.Card.Task.Name);
         using var scope = torch.NewDisposeScope();
         var device = Runtime.ResolveDevice(options.Device);
         var shape = model.Card.Network.SampleShape;

@@ -1,14 +1,13 @@
 using System.Text.Json.Serialization;
-using PhasedDmd.Data;
 using PhasedDmd.Diffusion;
-using PhasedDmd.Models;
+using PhasedDmd.Data;
 
 namespace PhasedDmd.Training;
 
 /// <summary>
-/// Everything that defines a teacher training run: an MLP on an analytic task (gmm1d, ring8,
-/// grid9, a user mixture) or a DiT on a procedural text-to-image / text-to-video task
-/// (glyphs, motion; start from <see cref="ForTask"/>). Saved as
+/// Everything that defines a teacher training run: an MLP on a point task (gmm1d, ring8,
+/// grid9, a user mixture) or a DiT on a text-to-image / text-to-video task (glyphs, motion,
+/// motion-free; start from <see cref="ForTask"/>), or a task of your own (<see cref="TaskRegistry"/>). Saved as
 /// <c>run_config.json</c> in the model directory; pass it back with --config to replay.
 /// </summary>
 public sealed record TeacherConfig
@@ -73,8 +72,9 @@ public sealed record TeacherConfig
     public void Validate()
     {
         static void Require(bool ok, string message) { if (!ok) throw new InputException(message); }
-        Require(Task is "gmm1d" or "ring8" or "grid9" or "mixture" or "glyphs" or "motion" or "motion-free", $"task: unknown task '{Task}' (expected gmm1d, ring8, grid9, mixture, glyphs, motion or motion-free)");
-        Require(Task != "mixture" || !string.IsNullOrEmpty(MixtureFile), "mixtureFile: task 'mixture' needs --mixture FILE");
+        var task = Definition;   // an unknown name is one error listing the registered tasks
+        Require(task.HasTrainingData, $"task: '{Task}' has no training data (a teacher trains on one of: {TaskRegistry.Names<ITeacherTask>(t => t.HasTrainingData)})");
+        task.Validate(this);
         Require(Schedule is "flow" or "vp-cosine", $"schedule: unknown schedule '{Schedule}' (expected flow or vp-cosine)");
         Require(Hidden >= 1, $"hidden: must be ≥ 1 (got {Hidden})");
         Require(Layers >= 2, $"layers: must be ≥ 2 (got {Layers})");
@@ -104,41 +104,12 @@ public sealed record TeacherConfig
         Require(Device is "cpu" || Device.StartsWith("cuda", StringComparison.Ordinal), $"device: expected cpu or cuda[:N] (got '{Device}')");
     }
 
+    /// <summary>The task this config trains on (<see cref="TaskRegistry"/>).</summary>
     [JsonIgnore]
-    public bool IsProcedural => ProceduralTasks.IsProcedural(Task);
+    public ITeacherTask Definition => TaskRegistry.Find<ITeacherTask>(Task, "teacher training");
 
-    /// <summary>The exact mixture of an analytic task; null for a procedural one.</summary>
-    public GaussianMixture? ResolveMixture() => IsProcedural ? null : MixtureTasks.Resolve(Task, MixtureFile);
-
-    public ModelSpec BuildSpec(GaussianMixture? mixture)
-    {
-        if (mixture is not null) return new MlpSpec(mixture.Dim, Hidden, Layers, TimeEmbedDim, ClassConditional ? mixture.Count : 0);
-        var task = ProceduralTasks.Resolve(Task);
-        var spec = new DitSpec(task.SampleShape, Patch, TubeletFrames, Width, Depth, Heads, task.Vocabulary.Size, task.Vocabulary.Length, LocalMixing: LocalMixing,
-                               PromptTokens: PromptTokens, DataStd: DataStd);
-        spec.Build().Dispose();   // validates the sizes against the data shape before any work starts
-        return spec;
-    }
-
-    /// <summary>
-    /// The default config of a task: the MLP defaults for analytic tasks; for glyphs and motion a
-    /// DiT sized (by measurement) to train in about 15 minutes (motion) and 19 minutes (glyphs) on 2 CPU cores.
-    /// </summary>
-    public static TeacherConfig ForTask(string task) => task switch
-    {
-        "glyphs" => new TeacherConfig
-        {
-            // lr 2e-3 and 7000 updates by measurement: at 4000 updates character accuracy was 0.57, at 7000 0.96 (README, "How the glyphs recipe was found").
-            Task = task, Width = 96, Depth = 4, Heads = 4, Patch = 2, Iterations = 7000, BatchSize = 64,
-            LearningRate = 2e-3, WarmupIterations = 200, EmaDecay = 0.999, ConditionDropout = 0.1, SampleCfg = 3.0, LogEvery = 50, CheckpointEvery = 500,
-        },
-        "motion" or "motion-free" => new TeacherConfig
-        {
-            Task = task, Width = 96, Depth = 4, Heads = 4, Patch = 4, TubeletFrames = 2, Iterations = 4000, BatchSize = 64,
-            LearningRate = 1e-3, WarmupIterations = 200, EmaDecay = 0.999, ConditionDropout = 0.1, SampleCfg = 3.0, LogEvery = 50, CheckpointEvery = 500,
-        },
-        _ => new TeacherConfig { Task = task },
-    };
+    /// <summary>The default config of a task (<see cref="ITeacherTask.TeacherDefaults"/>): an MLP for points, a DiT sized for 2 CPU cores for images and videos.</summary>
+    public static TeacherConfig ForTask(string task) => TaskRegistry.Find<ITeacherTask>(task, "teacher training").TeacherDefaults();
 
     public NoiseSchedule ResolveSchedule() => NoiseSchedule.FromName(Schedule);
 }

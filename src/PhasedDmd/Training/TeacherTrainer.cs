@@ -1,4 +1,3 @@
-using PhasedDmd.Data;
 using PhasedDmd.Diffusion;
 using PhasedDmd.IO;
 using PhasedDmd.Models;
@@ -8,7 +7,7 @@ using static TorchSharp.torch;
 namespace PhasedDmd.Training;
 
 /// <summary>
-/// Flow-matching training of a teacher (an MLP on an analytic task, a DiT on a procedural one):
+/// Flow-matching training of a teacher on its task's data (<see cref="Tasks.TaskDefinition.OpenTeacherData"/>):
 /// regress v(x_t, t, c) on the velocity target α' x_0 + σ' ε (ε − x_0 for flow matching), AdamW with
 /// warm-up and cosine decay, EMA with warm-up. Resumable through <see cref="RunDirectory"/>; writes a
 /// complete model directory.
@@ -28,23 +27,20 @@ public static class TeacherTrainer
         if (config.BatchSize % sync.WorldSize != 0)
             throw new InputException($"batchSize: the batch of {config.BatchSize} does not split evenly over {sync.WorldSize} processes");
         var batch = config.BatchSize / sync.WorldSize;
-        var mixture = config.ResolveMixture();
-        var procedural = mixture is null ? ProceduralTasks.Resolve(config.Task) : null;
         var schedule = config.ResolveSchedule();
         var device = Runtime.Configure(config.Seed, config.Threads, config.Device);
+        var data = config.Definition.OpenTeacherData(config);   // after seeding: checking a DiT's sizes builds one
         using var generator = Runtime.RankGenerator(config.Seed, sync.Rank);
         using var run = RunDirectory.Open(outDir, config, options.Resume, sync.Rank == 0, warn: options.Warn, worldSize: sync.WorldSize);
         List<ITrainingObserver> observers = [.. options.AllObservers];
         if (run.Log is not null) observers.Insert(0, run.Log);
 
-        var spec = config.BuildSpec(mixture);
-        using var model = spec.Build();
+        using var model = data.Spec.Build();
         model.to(device).train();
         using var ema = config.EmaDecay > 0 ? new Ema(model, config.EmaDecay, warmup: true) : null;
         using var optimizer = optim.AdamW(model.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
         var parameters = model.parameters().ToList();
         var sampler = TimestepSampler.Full(config.TrainShift, config.TMin);
-        Func<int, Generator, (Tensor, Tensor)> data = procedural is not null ? procedural.SampleTraining : (n, g) => mixture!.Sample(n, g);
         var parts = new CheckpointParts().Module("model", model).Optimizer("optimizer", optimizer).Ema("ema", ema).Rng("rng", generator, sync);
         if (run.ResumedFrom is { } checkpoint) parts.LoadFrom(checkpoint);
         sync.RequireIdentical(parameters, "the teacher's initial weights");
@@ -58,7 +54,7 @@ public static class TeacherTrainer
             {
                 var lr = LearningRateAt(config, it);
                 foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-                var loss = FlowMatchingLoss(model, config, schedule, data, sampler, batch, generator, device);
+                var loss = FlowMatchingLoss(model, config, schedule, data.Sample, sampler, batch, generator, device);
                 optimizer.zero_grad();
                 loss.backward();
                 sync.AverageGradients(parameters);
@@ -93,8 +89,8 @@ public static class TeacherTrainer
         {
             Role = "teacher",
             Schedule = schedule.Name,
-            Task = new TaskSpec(config.Task, mixture),
-            Network = spec,
+            Task = data.Card,
+            Network = data.Spec,
             Sampling = new SamplingDefaults(config.SampleSteps, config.SampleSolver, model.IsConditional ? config.SampleCfg : 1.0),
         };
         ema?.CopyTo(model);

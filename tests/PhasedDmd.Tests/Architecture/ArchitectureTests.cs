@@ -15,12 +15,13 @@ public class ArchitectureTests
     [
         ["PhasedDmd"],                               // InputException
         ["PhasedDmd.Diffusion"],                     // schedules, conversions, the Euler step
-        ["PhasedDmd.Models", "PhasedDmd.Data"],      // networks; tasks and exact mixtures
+        ["PhasedDmd.Models", "PhasedDmd.Data"],      // networks; data, exact mixtures and the task registry
         ["PhasedDmd.Generators"],                    // the student: phase layout, experts, its steps
         ["PhasedDmd.IO"],                            // model directories, checkpoints, JSON
         ["PhasedDmd.Training", "PhasedDmd.Plotting"], // run protocol, runtime, teacher training; figures
         ["PhasedDmd.Sampling"],                      // condition sources, samplers
         ["PhasedDmd.Distillation", "PhasedDmd.Evaluation"],
+        ["PhasedDmd.Tasks"],                         // the tasks: data, defaults and measures in one object each
     ];
 
     private static readonly Assembly Core = typeof(InputException).Assembly;

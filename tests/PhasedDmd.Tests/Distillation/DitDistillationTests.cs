@@ -86,8 +86,8 @@ public class DitDistillationTests
             Assert.True(TestUtil.MaxAbs(own[0], own[1]) > 1e-3);
             Assert.Equal(0.0, TestUtil.MaxAbs(own, again));
         }
-        Assert.False(ProceduralTasks.Resolve("motion-free").SharesNoiseAcrossPrompts);
-        Assert.True(ProceduralTasks.Resolve("glyphs").SharesNoiseAcrossPrompts && ProceduralTasks.Resolve("motion").SharesNoiseAcrossPrompts);
+        Assert.False(new FreeMotionTask().SharesNoiseAcrossPrompts);
+        Assert.True(new GlyphsTask().SharesNoiseAcrossPrompts && new MotionTask().SharesNoiseAcrossPrompts);
         Assert.Equal(2, PhasedDmd.Cli.PhasedDmdApp.Run(["sample", "--model", teacherDir, "--prompt", "hexagon moving left", "--out", png]));
     }
     [Fact]

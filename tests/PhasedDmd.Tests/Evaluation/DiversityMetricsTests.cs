@@ -125,7 +125,7 @@ public class DiversityMetricsTests
             // shuffled targets: the same encoder scores near chance
             using var scope = NewDisposeScope();
             using var g = Runtime.NewGenerator(9);
-            var (x, cats, _) = EncoderTraining.RealBatch(loaded.Spec, 512, g);
+            var (x, cats, _) = loaded.Spec.Definition.EncoderBatch(512, g);
             using var noGrad = no_grad();
             var predicted = loaded.Heads(loaded.forward(x))[.., 15..21].argmax(1);
             var shuffled = cats[.., 1][randperm(512, generator: g)];

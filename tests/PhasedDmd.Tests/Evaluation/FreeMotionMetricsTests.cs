@@ -14,7 +14,7 @@ namespace PhasedDmd.Tests.Evaluation;
 public class FreeMotionMetricsTests
 {
     private const int Per = MotionTask.Frames * MotionTask.Size * MotionTask.Size;
-    private static readonly IReadOnlyList<string> Prompts = ProceduralTasks.Resolve("motion-free").EvaluationPrompts;
+    private static readonly IReadOnlyList<string> Prompts = new FreeMotionTask().EvaluationPrompts;
 
     /// <summary>A grid [seeds × prompts] whose clip for prompt p in row r is made by <paramref name="clip"/>(prompt, row).</summary>
     private static float[] Grid(int seeds, Func<string, int, MotionAttributes> clip)

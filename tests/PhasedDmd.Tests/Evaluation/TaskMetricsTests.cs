@@ -68,8 +68,8 @@ public class TaskMetricsTests
     [InlineData("motion-free", "dynamic_degree", 0.69, 0.81)]   // a quarter still: 0.75 ± 2.2 binomial sd over 256 clips
     public void The_evaluation_protocol_measures_real_data_at_the_data_s_own_level(string task, string key, double low, double high)
     {
-        var t = ProceduralTasks.Resolve(task);
-        using var evaluation = new PromptGridEvaluation(task, t.EvaluationPrompts, t.EvaluationSeeds, encoderDir: null);
+        var t = TaskRegistry.Find<IPromptGridTask>(task, "prompt-grid evaluation");
+        using var evaluation = new PromptGridEvaluation(t, t.EvaluationPrompts(), t.Data.EvaluationSeeds, encoderDir: null);
         var real = PromptGridEvaluation.Flatten(evaluation.MeasureRealData(seed: 5));
         Assert.InRange(real[key], low, high);
     }

@@ -244,7 +244,7 @@ public class DitTests
         // accuracy 1.0, measured); the full task does not.
         manual_seed(0);
         var config = TeacherConfig.ForTask("glyphs");
-        using var model = config.BuildSpec(null).Build();
+        using var model = config.Definition.OpenTeacherData(config).Spec.Build();
         using var g = Runtime.NewGenerator(1);
         const int n = 8;
         var attrs = GlyphsTask.SampleAttributes(n, g, BitmapFont.Characters.Take(n).Select(c => (c, "white", "black")).ToList());
