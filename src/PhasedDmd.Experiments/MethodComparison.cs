@@ -115,15 +115,15 @@ public static class MethodComparison
         if (File.Exists(Path.Combine(dir, ModelDirectory.RunConfigFile)) && !sameConfig)
             throw new InputException($"{dir} holds an interrupted run with a different config; use a new --out");
         var resume = sameConfig && RunDirectory.HasCheckpoint(dir);
-        var source = ITeacherSource.Open(teacherDir);
+        var card = ModelDirectory.ReadTeacherCard(teacherDir);
         for (var attempt = 0; ; attempt++)
         {
-            using (var teacher = source.Load())
+            using (var teacher = ModelDirectory.Load(teacherDir).Model)
             {
                 try
                 {
                     var observers = progress is null ? null : new ITrainingObserver[] { new ProgressObserver(progress) };
-                    new Distiller(config, source.Card, teacher).Run(dir, new RunOptions(resume, Warn: warn, Observers: observers));
+                    new Distiller(config, card, teacher).Run(dir, new RunOptions(resume, Warn: warn, Observers: observers));
                     return RunDirectory.Finished(dir, config)!.WallSeconds;
                 }
                 catch (Exception e) when (attempt == 0 && e is not (InputException or DivergenceException or OperationCanceledException)

@@ -122,7 +122,7 @@ public sealed class DistillSettings : ResumableRunSettings
         if (Config is not null) return ConfigOverlay.Apply(Json.Read<DistillConfig>(Config, "config"), this, Set);
         if (Resume is not null)
             return ConfigOverlay.Apply(Json.Read<DistillConfig>(Path.Combine(Resume, ModelDirectory.RunConfigFile), "saved config of the run to resume"), this, Set);
-        var defaults = DistillConfig.ForTeacher(ITeacherSource.Open(Teacher, "--teacher").Card);
+        var defaults = DistillConfig.ForTeacher(ModelDirectory.ReadTeacherCard(Teacher, "--teacher"));
         var method = ConfigOverlay.Apply(defaults, this, Set).Method;   // --method or --set method=…
         return ConfigOverlay.Apply(DistillationMethod.Find(method).Shape(defaults), this, Set);
     }
@@ -139,14 +139,14 @@ public sealed class DistillCommand : Command<DistillSettings>
             Console.WriteLine(Json.Serialize(config));
             return 0;
         }
-        var source = ITeacherSource.Open(settings.Teacher, "--teacher");
+        var card = ModelDirectory.ReadTeacherCard(settings.Teacher, "--teacher");
         var sync = DataParallel.Join();
         var writer = sync.Rank == 0;
         if (writer && DataParallel.Describe(sync) is { } line) Console.WriteLine(line);
-        using (var teacher = source.Load())
+        using (var teacher = ModelDirectory.Load(settings.Teacher).Model)
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var distiller = new Distiller(config, source.Card, teacher, sync);
+            var distiller = new Distiller(config, card, teacher, sync);
             using var interrupt = Interrupts.Install();
             Action<string>? warn = writer ? w => Console.Error.WriteLine($"warning: {w}") : null;
             ProgressObserver? pace = null;

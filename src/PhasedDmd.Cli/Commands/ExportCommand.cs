@@ -28,7 +28,7 @@ public sealed class ExportCommand : Command<ExportSettings>
         var m = StudentExport.Export(s.Model, s.Out);
         var kind = m.Experts[0].EndsWith(".pt") ? "TorchScript" : "safetensors weights";
         AnsiConsole.MarkupLine("[green]exported[/] " + Markup.Escape($"{m.Method} student ({m.StepTimes.Length - 1} steps, {m.Experts.Length} experts as {kind}) to {s.Out}"));
-        if (m.Network is PhasedDmd.Models.TorchScriptSpec or PhasedDmd.Models.MlpSpec)
+        if (m.Network.SampledByExportedScript)
             AnsiConsole.MarkupLine(Markup.Escape($"sample it in PyTorch: python3 {Path.Combine(s.Out, StudentExport.SamplerFile)} --n 1000 --out samples.csv"));
         return 0;
     }

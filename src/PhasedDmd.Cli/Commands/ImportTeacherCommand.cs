@@ -74,7 +74,7 @@ public sealed class ImportTeacherCommand : Command<ImportTeacherSettings>
             SchedulerConfig = s.SchedulerConfig, Shift = s.Shift, Steps = s.Steps, Cfg = s.Cfg, Conditions = s.Conditions, Names = s.Names,
         }, s.Out);
         var conditional = s.Conditions is null ? "" : $", conditional, CFG {s.Cfg}";
-        var prediction = ((Models.TorchScriptSpec)card.Network).Prediction;
+        var prediction = Diffusion.Predictions.Name(card.Network.Output);
         AnsiConsole.MarkupLine("[green]teacher imported[/] to " + Markup.Escape($"{s.Out} ({prediction} prediction, {card.Schedule} schedule, sample shape [{string.Join(", ", card.Network.SampleShape)}]{conditional}, {card.Sampling.Steps} {card.Sampling.Solver} steps)"));
         return 0;
     }

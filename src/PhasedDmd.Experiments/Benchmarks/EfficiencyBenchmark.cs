@@ -41,7 +41,7 @@ public static class EfficiencyBenchmark
         Runtime.Configure(seed, threads, "cpu");
         var (_, model) = BenchSetup.Teacher(BenchModel.Dit, seed);
         using var _m = model;
-        var spec = (DitSpec)model.Spec;
+        var spec = new Tasks.GlyphsDefinition().TeacherSpec(TeacherConfig.ForTask("glyphs"));   // the network BenchSetup built
         model.train();
         using var optimizer = optim.AdamW(model.parameters(), lr: 1e-4);
         using var generator = Runtime.NewGenerator(seed);

@@ -76,13 +76,12 @@ public static class ModelDirectory
             throw new InputException($"{option}: {dir} already holds a model ({CardFile}); choose a new directory, delete it, or resume the interrupted run in place");
     }
 
-    /// <summary>A TorchScript network's files (the script, its conditions and their names) travel with every model directory built on it (teacher and students).</summary>
+    /// <summary>A network's own files (an imported script, its conditions and their names) travel with every model directory built on it (teacher and students).</summary>
     public static void CopyScript(ModelSpec network, string dir)
     {
-        if (network is not TorchScriptSpec ts) return;
-        foreach (var file in ts.Files)
+        foreach (var file in network.Files)
         {
-            var source = Path.Combine(ts.Directory ?? ".", file);
+            var source = network.PathOf(file);
             var target = Path.Combine(dir, file);
             if (Path.GetFullPath(source) == Path.GetFullPath(target)) continue;
             AtomicFile.Write(target, temp => File.Copy(source, temp, overwrite: true));
@@ -97,7 +96,15 @@ public static class ModelDirectory
             throw new InputException($"{Path.Combine(dir, CardFile)}: not a PhasedDmd model card (format '{card.Format}')");
         if (card.Task is null || card.Network is null)
             throw new InputException($"{Path.Combine(dir, CardFile)}: 'task' and 'network' are required");
-        return card.Network is TorchScriptSpec ts ? card with { Network = ts with { Directory = Path.GetFullPath(dir) } } : card;
+        return card.Network.Files.Count > 0 ? card with { Network = card.Network with { Directory = Path.GetFullPath(dir) } } : card;
+    }
+
+    /// <summary>The card of the teacher at <paramref name="dir"/>, read without its weights; a student is refused (the message names <paramref name="option"/>).</summary>
+    public static ModelCard ReadTeacherCard(string dir, string option = "teacher")
+    {
+        var card = ReadCard(dir);
+        if (card.Student is not null) throw new InputException($"{option}: {dir} is a student, not a teacher");
+        return card;
     }
 
     /// <summary>Loads a single-network model (a teacher) with its card.</summary>

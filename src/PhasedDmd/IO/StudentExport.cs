@@ -100,8 +100,8 @@ public static class StudentExport
                 Network = card.Network,
                 SampleShape = card.Network.SampleShape,
                 Schedule = card.Schedule,
-                Prediction = card.Network is TorchScriptSpec ts ? ts.Prediction : "velocity",
-                TimeScale = card.Network is TorchScriptSpec t ? t.TimeScale : 1,
+                Prediction = Diffusion.Predictions.Name(card.Network.Output),
+                TimeScale = card.Network.InputTimeScale,
                 Solver = student.Spec.Solver switch { RolloutSolver.Euler => "euler", RolloutSolver.Ddim => "ddim", _ => "renoise" },
                 StepTimes = layout.Times,
                 StepExperts = [.. Enumerable.Range(0, layout.Steps).Select(i => layout.PhaseOfStep(i) - 1)],
@@ -136,15 +136,17 @@ public static class StudentExport
 
     private static ExportedConditions? Conditions(ModelCard card, string dir)
     {
-        if (card.Network is TorchScriptSpec { Conditions: not null } ts)
+        if (card.Network.LoadConditions() is { } file)
         {
-            using var file = ts.LoadConditions()!;
-            File.Copy(ts.ConditionsPath!, Path.Combine(dir, ConditionsFile.FileName));
-            if (ts.NamesPath is { } names) File.Copy(names, Path.Combine(dir, ConditionsFile.NamesFileName));
-            return new ExportedConditions("file", file.Count, ConditionsFile.FileName, [.. file.Names], file.Null is not null);
+            using (file)
+            {
+                File.Copy(card.Network.ConditionsPath!, Path.Combine(dir, ConditionsFile.FileName));
+                if (card.Network.NamesPath is { } names) File.Copy(names, Path.Combine(dir, ConditionsFile.NamesFileName));
+                return new ExportedConditions("file", file.Count, ConditionsFile.FileName, [.. file.Names], file.Null is not null);
+            }
         }
-        if (card.Network is MlpSpec { NumClasses: > 0 } mlp)
-            return new ExportedConditions("classes", mlp.NumClasses, Weights: card.Task.Mixture?.Weights);
+        if (card.Network.ClassCount > 0)
+            return new ExportedConditions("classes", card.Network.ClassCount, Weights: card.Task.Mixture?.Weights);
         if (Data.TaskRegistry.TryFind(card.Task.Name)?.Procedural is { } prompts)
             return new ExportedConditions("prompts", prompts.Vocabulary.Size, Task: card.Task.Name);
         return null;

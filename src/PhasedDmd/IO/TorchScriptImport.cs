@@ -121,7 +121,7 @@ public static class TorchScriptImport
         using var g = new Generator(0);
         var x = torch.randn([4, .. shape], generator: g);
         var t = torch.rand([4], generator: g) * 0.8 + 0.1;
-        var conditions = (model.Spec as TorchScriptSpec)!.LoadConditions();
+        var conditions = model.Spec.LoadConditions();
         if (conditions is null)
         {
             Probe(model, x, t, null, "forward(x, t)", $"x [4, {string.Join(", ", shape)}] and t [4] — the module must take (x, t) and return one tensor");

@@ -11,4 +11,7 @@ public sealed record MlpSpec(int DataDim, int Hidden = 256, int Layers = 4, int 
     }
 
     public override long[] SampleShape => [DataDim];
+
+    [System.Text.Json.Serialization.JsonIgnore] public override int ClassCount => NumClasses;
+    [System.Text.Json.Serialization.JsonIgnore] public override bool SampledByExportedScript => true;
 }

@@ -24,8 +24,33 @@ public abstract record ModelSpec
     /// <summary>Shape of one data sample (e.g. [2] for points).</summary>
     public abstract long[] SampleShape { get; }
 
-    /// <summary>The conditions file that came with the network (an imported conditional module's), or null.</summary>
-    public virtual ConditionsFile? LoadConditions() => null;
+    /// <summary>What the network outputs (method.md §4.5); the project's own networks output the velocity.</summary>
+    [JsonIgnore] public virtual Diffusion.Prediction Output => Diffusion.Prediction.Velocity;
+
+    /// <summary>The factor the network's time input is scaled by (an imported module fed timesteps = t·1000: 1000).</summary>
+    [JsonIgnore] public virtual double InputTimeScale => 1;
+
+    /// <summary>Classes of a class-conditional network (0 = not class-conditional).</summary>
+    [JsonIgnore] public virtual int ClassCount => 0;
+
+    /// <summary>Whether the reference sampler that <c>export</c> writes (<c>sample_student.py</c>) can run students of this network.</summary>
+    [JsonIgnore] public virtual bool SampledByExportedScript => false;
+
+    /// <summary>The files a model directory built on this network carries beside its card, relative to it (an imported script, its conditions and their names).</summary>
+    [JsonIgnore] public virtual IReadOnlyList<string> Files => [];
+
+    /// <summary>The folder <see cref="Files"/> are read from (the model directory the card was read from); not saved.</summary>
+    [JsonIgnore] public string? Directory { get; init; }
+
+    /// <summary>The full path of one of the network's <see cref="Files"/>.</summary>
+    public string PathOf(string file) => Path.Combine(Directory ?? ".", file);
+
+    /// <summary>The conditions file that came with the network (an imported conditional module's), and its names file; null when there is none.</summary>
+    [JsonIgnore] public virtual string? ConditionsPath => null;
+    [JsonIgnore] public virtual string? NamesPath => null;
+
+    /// <summary>Loads <see cref="ConditionsPath"/> with its names (null for a network without one).</summary>
+    public ConditionsFile? LoadConditions() => ConditionsPath is { } path ? ConditionsFile.Load(path, NamesPath) : null;
 
     /// <summary>
     /// Makes a spec type of your own known under <paramref name="kind"/>, so that model cards holding it

@@ -19,18 +19,16 @@ public sealed record TorchScriptSpec(string Script, long[] Shape, string Predict
     /// <summary>The file name of the script inside a model directory.</summary>
     public const string FileName = "model.pt";
 
-    /// <summary>The folder <see cref="Script"/> is found in (the model directory the card was read from); not saved.</summary>
-    [JsonIgnore] public string? Directory { get; init; }
+    [JsonIgnore] public string ScriptPath => PathOf(Script);
+    [JsonIgnore] public override string? ConditionsPath => Conditions is null ? null : PathOf(Conditions);
+    [JsonIgnore] public override string? NamesPath => Names is null ? null : PathOf(Names);
 
-    [JsonIgnore] public string ScriptPath => Path.Combine(Directory ?? ".", Script);
-    [JsonIgnore] public string? ConditionsPath => Conditions is null ? null : Path.Combine(Directory ?? ".", Conditions);
-    [JsonIgnore] public string? NamesPath => Names is null ? null : Path.Combine(Directory ?? ".", Names);
+    /// <summary>The script, and the conditions and their names.</summary>
+    [JsonIgnore] public override IReadOnlyList<string> Files => [.. new[] { Script, Conditions, Names }.OfType<string>()];
 
-    /// <summary>The files a model directory built on this network carries, relative to it (the script, and the conditions and their names).</summary>
-    [JsonIgnore] public IEnumerable<string> Files => new[] { Script, Conditions, Names }.OfType<string>();
-
-    /// <summary>Loads the conditions file and its names (null for an unconditional module).</summary>
-    public override ConditionsFile? LoadConditions() => ConditionsPath is null ? null : ConditionsFile.Load(ConditionsPath, NamesPath);
+    [JsonIgnore] public override Diffusion.Prediction Output => Diffusion.Predictions.Parse(Prediction);
+    [JsonIgnore] public override double InputTimeScale => TimeScale;
+    [JsonIgnore] public override bool SampledByExportedScript => true;
 
     public override long[] SampleShape => Shape;
 

@@ -1,4 +1,5 @@
 using PhasedDmd.Data;
+using PhasedDmd.Diffusion;
 using PhasedDmd.IO;
 using PhasedDmd.Models;
 using PhasedDmd.Distillation;
@@ -72,10 +73,9 @@ public sealed class ImportedTask : TaskDefinition
     {
         var large = teacher.Network.SampleShape.Aggregate(1L, (a, d) => a * d) > DistillConfig.SmallSample;
         var basis = (large ? DistillConfig.LargeSampleDefaults : new DistillConfig()) with { TeacherCfg = teacher.Sampling.Cfg };
-        if (teacher.Network is not TorchScriptSpec script) return basis;
         basis = basis with { Shift = teacher.Sampling.Shift, Solver = teacher.Sampling.Solver == "ddim" ? RolloutSolver.Ddim : RolloutSolver.Euler };
         // An ε expert's first steps read x̂_0 = (x − σ ε̂)/α at σ/α up to 15 (method.md §4.5): each training step moves its
         // sample about 15 times as far as a velocity expert's, so it trains at a third of the learning rate (docs/import.md).
-        return script.Prediction == "epsilon" ? basis with { GeneratorLearningRate = basis.GeneratorLearningRate / DistillConfig.EpsilonLearningRateDivisor } : basis;
+        return teacher.Network.Output == Prediction.Epsilon ? basis with { GeneratorLearningRate = basis.GeneratorLearningRate / DistillConfig.EpsilonLearningRateDivisor } : basis;
     }
 }

@@ -20,10 +20,14 @@ public abstract class PromptGridTask : TaskDefinition, IPromptGridTask
 
     public override string Name => Data.Name;
 
+    /// <summary>The teacher's DiT for this task's samples and prompts.</summary>
+    public DitSpec TeacherSpec(TeacherConfig config)
+        => new(Data.SampleShape, config.Patch, config.TubeletFrames, config.Width, config.Depth, config.Heads, Data.Vocabulary.Size,
+               Data.Vocabulary.Length, LocalMixing: config.LocalMixing, PromptTokens: config.PromptTokens, DataStd: config.DataStd);
+
     public override TeacherData OpenTeacherData(TeacherConfig config)
     {
-        var spec = new DitSpec(Data.SampleShape, config.Patch, config.TubeletFrames, config.Width, config.Depth, config.Heads, Data.Vocabulary.Size,
-                               Data.Vocabulary.Length, LocalMixing: config.LocalMixing, PromptTokens: config.PromptTokens, DataStd: config.DataStd);
+        var spec = TeacherSpec(config);
         spec.Build().Dispose();   // validates the sizes against the data shape before any work starts
         return new TeacherData(spec, new TaskSpec(Name), Data.SampleTraining);
     }

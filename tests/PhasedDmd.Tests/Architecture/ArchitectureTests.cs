@@ -87,6 +87,29 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void Only_Models_tests_which_kind_of_network_a_spec_is()
+    {
+        // Code outside Models asks a ModelSpec what it needs (its files, output, conditions …) instead of testing its type.
+        var checks = new[] { Core, Experiments, Cli }.SelectMany(a => a.GetTypes())
+            .Where(t => NamespaceOf(t) != "PhasedDmd.Models")
+            .SelectMany(t => TypeReferences.TypeChecks(t).Where(c => c != typeof(PhasedDmd.Models.ModelSpec) && c.IsAssignableTo(typeof(PhasedDmd.Models.ModelSpec)))
+                                                       .Select(c => $"{t.FullName} → {c.Name}"))
+            .ToList();
+        Assert.True(checks.Count == 0, "spec type checks outside Models: " + string.Join("; ", checks));
+    }
+
+    [Fact]
+    public void The_checker_sees_type_checks_in_method_bodies()
+    {
+        Assert.Contains(typeof(PhasedDmd.Models.MlpSpec), TypeReferences.TypeChecks(typeof(SpecTypeCheck)));
+    }
+
+    private sealed class SpecTypeCheck
+    {
+        public static bool IsMlp(PhasedDmd.Models.ModelSpec spec) => spec is PhasedDmd.Models.MlpSpec;
+    }
+
+    [Fact]
     public void The_checker_sees_references_made_only_inside_method_bodies()
     {
         // A cycle hidden in a method body (no field or signature names the other type) must still be found.

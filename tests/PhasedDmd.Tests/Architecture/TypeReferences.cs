@@ -36,7 +36,26 @@ internal static class TypeReferences
         return found;
     }
 
+    /// <summary>The types a compiled type tests or casts its values to (<c>isinst</c>, <c>castclass</c>, <c>unbox.any</c>: <c>is</c>, <c>as</c>, patterns and casts), in any method body.</summary>
+    public static IEnumerable<Type> TypeChecks(Type type)
+        => type.GetMethods(All).Cast<MethodBase>().Concat(type.GetConstructors(All))
+            .SelectMany(Instructions)
+            .Where(i => i.Op == OpCodes.Isinst || i.Op == OpCodes.Castclass || i.Op == OpCodes.Unbox_Any)
+            .Select(i => i.Member).OfType<Type>().Distinct();
+
     private static IEnumerable<Type> BodyReferences(MethodBase method)
+    {
+        foreach (var (_, member) in Instructions(method))
+        {
+            if (member is Type t) yield return t;
+            else if (member?.DeclaringType is { } owner) yield return owner;
+            if (member is MethodInfo { IsGenericMethod: true } generic)
+                foreach (var a in generic.GetGenericArguments()) yield return a;
+        }
+    }
+
+    /// <summary>Every instruction of a method body with the type, method or field it names (null for other operands).</summary>
+    private static IEnumerable<(OpCode Op, MemberInfo? Member)> Instructions(MethodBase method)
     {
         byte[]? il;
         try { il = method.GetMethodBody()?.GetILAsByteArray(); }
@@ -58,14 +77,9 @@ internal static class TypeReferences
                 OperandType.InlineSwitch => 4 + 4 * BitConverter.ToInt32(il, i),
                 _ => 4,
             };
-            if (op.OperandType is OperandType.InlineType or OperandType.InlineTok or OperandType.InlineMethod or OperandType.InlineField)
-            {
-                var member = Resolve(method.Module, BitConverter.ToInt32(il, i), typeArgs, methodArgs);
-                if (member is Type t) yield return t;
-                else if (member?.DeclaringType is { } owner) yield return owner;
-                if (member is MethodInfo { IsGenericMethod: true } generic)
-                    foreach (var a in generic.GetGenericArguments()) yield return a;
-            }
+            var member = op.OperandType is OperandType.InlineType or OperandType.InlineTok or OperandType.InlineMethod or OperandType.InlineField
+                ? Resolve(method.Module, BitConverter.ToInt32(il, i), typeArgs, methodArgs) : null;
+            yield return (op, member);
             i += size;
         }
     }

@@ -83,10 +83,9 @@ public sealed class ExportFixture
 
     private void Distil(string teacherDir, string name, DistillConfig config)
     {
-        var source = ITeacherSource.Open(teacherDir);
-        var c = config with { IterationsPerPhase = 15, BatchSize = 64, FakeUpdatesPerGeneratorUpdate = 2, LogEvery = 5, Threads = 1, TeacherCfg = source.Card.Sampling.Cfg };
-        using var teacher = source.Load();
-        new Distiller(c, source.Card, teacher).Run(Student(name));
+        var (card, teacher) = ModelDirectory.Load(teacherDir);
+        var c = config with { IterationsPerPhase = 15, BatchSize = 64, FakeUpdatesPerGeneratorUpdate = 2, LogEvery = 5, Threads = 1, TeacherCfg = card.Sampling.Cfg };
+        using (teacher) new Distiller(c, card, teacher).Run(Student(name));
     }
 }
 

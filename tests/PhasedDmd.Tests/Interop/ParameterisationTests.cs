@@ -114,8 +114,8 @@ public class ParameterisationTests(MixtureTeachersFixture fixture, Xunit.Abstrac
         foreach (var (prediction, scale) in MixtureTeachersFixture.Flow.Append(("sd-epsilon", 0)).Append(("sd-v_prediction", 0)))
         {
             var dir = scale == 0 ? fixture.Sd(prediction[3..]) : fixture.Teacher(prediction, scale);
-            var source = ITeacherSource.Open(dir);
-            var config = DistillConfig.ForTeacher(source.Card) with
+            var card = ModelDirectory.ReadTeacherCard(dir);
+            var config = DistillConfig.ForTeacher(card) with
             {
                 // The same learning rate for every teacher (the defaults lower it for ε): only the parameterisation differs.
                 GeneratorLearningRate = 3e-4,
@@ -123,7 +123,7 @@ public class ParameterisationTests(MixtureTeachersFixture fixture, Xunit.Abstrac
                 FakeUpdatesPerGeneratorUpdate = Budget.FakeUpdates, LogEvery = 50, CheckpointEvery = 0, Threads = 2, Seed = 1,
             };
             var student = Path.Combine(TestUtil.TempDir(), "student");
-            using (var teacher = source.Load()) new Distiller(config, source.Card, teacher).Run(student);
+            using (var teacher = ModelDirectory.Load(dir).Model) new Distiller(config, card, teacher).Run(student);
             using var model = LoadedModel.Load(student);
             using var x = ModelSampling.Sample(model, new SampleOptions(N: 4000, Seed: 7));
             var m = MixtureMetrics.Evaluate(fixture.Mixture, x);
