@@ -158,7 +158,7 @@ public static class Demo
             {
                 // Phase 1's interval (t_b1, 1] is the same for nested and disjoint, so the disjoint run reuses phase 1.
                 new("phased + disjoint intervals", "phased-disjoint", phased with { Interval = IntervalKind.Disjoint, InitFrom = phasedDir, StartPhase = 2 }),
-                new("phased + naive fake objective", "phased-naive", phased with { FakeObjective = FakeObjective.Naive }),
+                new("phased + naive fake objective", "phased-naive", phased with { FakeObjective = Objectives.Naive.Name }),
                 new("phased, 4 phases (K=4)", "phased-K4", DistillationMethod.Phased.AtBudget(phased, 2 * config.ImageIterationsPerPhase, phases: 4)),
             };
             _report.Ablations.AddRange(DistilAndEvaluate(_report.Teachers[study], runs, _evaluators[study], abl, warn));

@@ -29,7 +29,7 @@ public static class MethodComparison
             new("fewstep", DistillationMethod.FewStep.AtBudget(s.Base, budget, s.Steps)),
             new("sgts", DistillationMethod.Sgts.AtBudget(s.Base, budget, s.Steps)),
             new("phased", phased),
-            new("phased+naive", phased with { FakeObjective = FakeObjective.Naive }),
+            new("phased+naive", phased with { FakeObjective = Objectives.Naive.Name }),
             new("phased+disjoint", phased with { Interval = IntervalKind.Disjoint }),
             new("phased+full-phase-backprop", phased with { Truncation = Truncation.Full }),
         ];

@@ -57,7 +57,7 @@ public static class DataParallelCheck
         {
             fake.Optimizer.zero_grad();
             PhaseLosses.FakeScore(teacher.Schedule, fake, xs.narrow(0, start, rows), tFake.narrow(0, start, rows), boundary, null,
-                                  FakeObjective.Subinterval, config.FakeLossClamp, epsFake.narrow(0, start, rows)).backward();
+                                  Objectives.Subinterval, config.FakeLossClamp, epsFake.narrow(0, start, rows)).backward();
             return [.. fake.Parameters.Select(p => p.grad!.clone())];
         }
 
@@ -69,7 +69,7 @@ public static class DataParallelCheck
             var x0 = zr - v;
             var xsGen = zr + (boundary - 1) * v;
             PhaseLosses.Generator(teacher.Schedule, teacher, fake, xsGen, x0, tGen.narrow(0, start, rows), boundary, null,
-                                  DmdLoss.Normalized, epsGen.narrow(0, start, rows)).Loss.backward();
+                                  Objectives.Normalized, epsGen.narrow(0, start, rows)).Loss.backward();
             return [.. generatorParameters.Select(p => p.grad!.clone())];
         }
 

@@ -40,10 +40,12 @@ public sealed record DistillConfig
     public double[] Boundaries { get; init; } = [];
     public double Shift { get; init; } = 1.0;
     public IntervalKind Interval { get; init; } = IntervalKind.ReverseNested;
-    public FakeObjective FakeObjective { get; init; } = FakeObjective.Subinterval;
+    /// <summary>The fake score's objective by name (<see cref="Objectives"/>): subinterval (Eq. 13) or naive (ablation), or one you register.</summary>
+    public string FakeObjective { get; init; } = Objectives.Subinterval.Name;
     /// <summary>Upper clamp of 1/σ²_{t|s} in Eq. 13.</summary>
     public double FakeLossClamp { get; init; } = 10.0;
-    public DmdLoss DmdLoss { get; init; } = DmdLoss.Normalized;
+    /// <summary>The generator's objective by name (<see cref="Objectives"/>): normalized (DMD2 normaliser) or analytic (the paper's weight), or one you register.</summary>
+    public string DmdLoss { get; init; } = Objectives.Normalized.Name;
     /// <summary>Null = the method's own (<see cref="DistillationMethod.Truncation"/>: sgts for sgts and phased, full for fewstep and dmd).</summary>
     public Truncation? Truncation { get; init; }
     public ExpertKind Experts { get; init; } = ExpertKind.Full;
@@ -107,6 +109,8 @@ public sealed record DistillConfig
     {
         static void Require(bool ok, string message) { if (!ok) throw new InputException(message); }
         var method = DistillationMethod.Find(Method);
+        Objectives.FakeScore(FakeObjective);   // unknown names are errors naming the key and the registered objectives
+        Objectives.Generator(DmdLoss);
         Require(Steps >= 1, $"steps: must be ≥ 1 (got {Steps})");
         Require(Phases >= 1, $"phases: must be ≥ 1 (got {Phases})");
         if (method.FixedSteps is { } fixedSteps)

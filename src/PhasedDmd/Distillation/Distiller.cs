@@ -25,6 +25,8 @@ public sealed class Distiller
     private readonly IConditionSource? _conditions;
     private readonly int _batch;
     private readonly Rollout _rollout;
+    private readonly IFakeScoreObjective _fakeObjective;
+    private readonly IGeneratorObjective _generatorObjective;
 
     public Teacher Teacher { get; }
     public StudentGenerator Student { get; }
@@ -52,6 +54,8 @@ public sealed class Distiller
         if (config.InitFrom is not null) LoadEarlierExperts(config.InitFrom);
         foreach (var p in Student.parameters()) p.requires_grad_(false);
         _rollout = new Rollout(Student, config.EffectiveTruncation);
+        _fakeObjective = Objectives.FakeScore(config.FakeObjective);
+        _generatorObjective = Objectives.Generator(config.DmdLoss);
     }
 
     /// <summary>
@@ -164,7 +168,7 @@ public sealed class Distiller
             Tensor xs;
             using (torch.no_grad()) xs = _rollout.ToBoundary(p.K, DrawNoise(), condition, withGradient: false, _rng).Xs;
             var t = p.Times.Sample(_batch, _rng, _device);
-            var loss = PhaseLosses.FakeScore(schedule, p.Fake, xs, t, p.Boundary, condition, _config.FakeObjective, _config.FakeLossClamp, _rng);
+            var loss = PhaseLosses.FakeScore(schedule, p.Fake, xs, t, p.Boundary, condition, _fakeObjective, _config.FakeLossClamp, _rng);
             var (value, _, ok) = Backward(p.Fake.Optimizer, loss, p.Fake.Parameters);
             if (ok) p.Fake.Optimizer.step();
             else finite = false;
@@ -174,7 +178,7 @@ public sealed class Distiller
         var cond = DrawCondition();
         var (xsGen, x0Student, exit) = _rollout.ToBoundary(p.K, DrawNoise(), cond, withGradient: true, _rng);
         var tg = p.Times.Sample(_batch, _rng, _device);
-        var (genLoss, scale) = PhaseLosses.Generator(schedule, Teacher, p.Fake, xsGen, x0Student, tg, p.Boundary, cond, _config.DmdLoss, _rng);
+        var (genLoss, scale) = PhaseLosses.Generator(schedule, Teacher, p.Fake, xsGen, x0Student, tg, p.Boundary, cond, _generatorObjective, _rng);
         var (genValue, gradNorm, genOk) = Backward(p.GeneratorOptimizer, genLoss, p.Trainable);
         finite &= genOk;
         if (finite)

@@ -12,47 +12,42 @@ namespace PhasedDmd.Distillation;
 public static class PhaseLosses
 {
     /// <summary>
-    /// The fake score's loss at re-noising times t ∈ (s, upper]: Eq. 13 (score matching within the
-    /// subinterval, stable form) on x_t = α_{t|s} x_s + σ_{t|s} ε', or the naive ablation that treats x_s as clean data.
+    /// The fake score's loss at re-noising times t ∈ (s, upper]: the objective's (Eq. 13, score matching within the
+    /// subinterval, or the naive ablation that treats x_s as clean data) on x_t = α_{t|s} x_s + σ_{t|s} ε'.
     /// </summary>
     public static Tensor FakeScore(NoiseSchedule schedule, FakeScore fake, Tensor xs, Tensor t, double s, Tensor? condition,
-                                   FakeObjective objective, double clampMax, Generator rng)
+                                   IFakeScoreObjective objective, double clampMax, Generator rng)
         => FakeScore(schedule, fake, xs, t, s, condition, objective, clampMax, torch.randn(xs.shape, generator: rng).to(xs.device));
 
     /// <summary>The fake score's loss with the re-noising noise ε' given (one row per sample).</summary>
     public static Tensor FakeScore(NoiseSchedule schedule, FakeScore fake, Tensor xs, Tensor t, double s, Tensor? condition,
-                                   FakeObjective objective, double clampMax, Tensor eps)
+                                   IFakeScoreObjective objective, double clampMax, Tensor eps)
     {
         var tb = ProbabilityFlow.PerSample(t, xs);
         var sb = torch.full_like(tb, s);
         var xt = SubintervalScoreMatching.ForwardKernel(schedule, xs, eps, tb, sb);
         // In the network's own prediction (method.md §4.5): Eq. 13's value without converting an x_0 or ε output to a velocity.
-        var kind = fake.Network.Prediction;
         var prediction = fake.Network.Predict(xt, t, condition);
-        var perSample = objective == FakeObjective.Subinterval
-            ? SubintervalScoreMatching.StableLoss(schedule, kind, prediction, xs, eps, tb, sb, clampMax)
-            : SubintervalScoreMatching.NaiveLoss(schedule, kind, prediction, xs, eps, tb);
-        return perSample.mean();
+        return objective.PerSampleLoss(new FakeScoreBatch(schedule, fake.Network.Prediction, prediction, xs, eps, tb, sb, clampMax)).mean();
     }
 
     /// <summary>
-    /// The generator's surrogate loss (method.md §2, §4.2) and the mean gradient scale. The teacher's
-    /// and fake score's velocities at x_t, noised from the boundary sample x_s, give the reverse-KL
-    /// gradient: with <see cref="DmdLoss.Analytic"/> the paper's weight on their difference, applied at
-    /// x_s; with <see cref="DmdLoss.Normalized"/> the DMD2 normaliser in x_0 space, applied at the
-    /// exit step's x̂_0.
+    /// The generator's surrogate loss (method.md §2, §4.2) and the mean gradient scale. The teacher's and fake
+    /// score's predictions at x_t, noised from the boundary sample x_s, give the reverse-KL gradient; the objective
+    /// weighs it (<see cref="Objectives.Analytic"/>: the paper's weight, applied at x_s; <see cref="Objectives.Normalized"/>:
+    /// the DMD2 normaliser in x_0 space, applied at the exit step's x̂_0).
     /// </summary>
     public static (Tensor Loss, double Scale) Generator(NoiseSchedule schedule, Teacher teacher, FakeScore fake, Tensor xs, Tensor x0Student,
-                                                        Tensor t, double s, Tensor? condition, DmdLoss loss, Generator rng)
+                                                        Tensor t, double s, Tensor? condition, IGeneratorObjective objective, Generator rng)
     {
         Tensor eps;
         using (torch.no_grad()) eps = torch.randn(xs.shape, generator: rng).to(xs.device);
-        return Generator(schedule, teacher, fake, xs, x0Student, t, s, condition, loss, eps);
+        return Generator(schedule, teacher, fake, xs, x0Student, t, s, condition, objective, eps);
     }
 
     /// <summary>The generator's surrogate loss with the noise ε that noises x_s to x_t given (one row per sample).</summary>
     public static (Tensor Loss, double Scale) Generator(NoiseSchedule schedule, Teacher teacher, FakeScore fake, Tensor xs, Tensor x0Student,
-                                                        Tensor t, double s, Tensor? condition, DmdLoss loss, Tensor eps)
+                                                        Tensor t, double s, Tensor? condition, IGeneratorObjective objective, Tensor eps)
     {
         Tensor fTeacher, fFake, xt, tb, sb;
         var kind = teacher.Network.Prediction;
@@ -64,20 +59,8 @@ public static class PhaseLosses
             fTeacher = teacher.Predict(xt, t, condition);
             fFake = fake.Network.Predict(xt, t, condition);
         }
-        // x̂_0 read directly from each network's own prediction (no round trip through the velocity), at the time it was read.
-        var te = Predictions.SafeTime(schedule, kind, tb);
-        if (loss == DmdLoss.Analytic)
-        {
-            var w = DistributionMatching.AnalyticWeight(schedule, tb, sb).mean().to(ScalarType.Float64).item<double>();
-            var g = kind == Prediction.Velocity
-                ? DistributionMatching.AnalyticGradient(schedule, fTeacher, fFake, tb, sb)
-                : DistributionMatching.AnalyticGradientFromX0(schedule, Predictions.ToX0(schedule, kind, xt, fTeacher, te),
-                                                              Predictions.ToX0(schedule, kind, xt, fFake, te), te, sb);
-            return (DistributionMatching.SurrogateLoss(xs, g), w);
-        }
-        var x0Teacher = Predictions.ToX0(schedule, kind, xt, fTeacher, te);
-        var x0Fake = Predictions.ToX0(schedule, kind, xt, fFake, te);
-        var (gn, normalizer) = DistributionMatching.NormalizedGradient(x0Student.detach(), x0Teacher, x0Fake);
-        return (DistributionMatching.SurrogateLoss(x0Student, gn), normalizer.mean().to(ScalarType.Float64).item<double>());
+        // x̂_0 is read from each network's own prediction at one time (method.md §4.5).
+        var readTime = Predictions.SafeTime(schedule, kind, tb);
+        return objective.Loss(new GeneratorBatch(schedule, kind, xs, x0Student, xt, tb, sb, fTeacher, fFake, readTime));
     }
 }

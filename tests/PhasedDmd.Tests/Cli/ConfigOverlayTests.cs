@@ -94,7 +94,7 @@ public class ConfigOverlayTests(TinyTeacherFixture teacher) : IClassFixture<Tiny
     [Theory]
     [InlineData("nope=1", "--set: unknown config key 'nope'")]
     [InlineData("gradClip=abc", "--set gradClip: not a valid value of gradClip: 'abc' (expected a number)")]
-    [InlineData("dmdLoss=magic", "--set dmdLoss: unknown value 'magic' (expected analytic, normalized)")]
+    [InlineData("dmdLoss=magic", "dmdLoss: unknown objective 'magic' (registered: normalized, analytic)")]
     [InlineData("gradClip", "--set: expected key=value")]
     [InlineData("interval=7", "--set interval: unknown value '7'")]
     public void A_bad_set_is_one_line_naming_the_key_and_exit_code_2(string set, string expected)
