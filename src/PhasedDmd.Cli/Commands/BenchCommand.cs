@@ -41,8 +41,8 @@ public sealed class BenchSettings : CommandSettings
     public bool SkipPyTorch { get; init; }
 
     [CommandOption("--mpirun <PATH>")]
-    [Description("Open MPI's launcher for the 2-rank data-parallel rows (default: mpirun on the PATH; none = skip those rows).")]
-    public string Mpirun { get; init; } = "mpirun";
+    [Description("Open MPI's launcher for the 2-rank data-parallel rows (default: mpirun.openmpi, Debian's name for it, on the PATH — a plain mpirun may be MPICH's; none = skip those rows).")]
+    public string Mpirun { get; init; } = "mpirun.openmpi";
 
     public override ValidationResult Validate()
     {

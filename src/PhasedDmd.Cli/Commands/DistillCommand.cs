@@ -39,11 +39,11 @@ public sealed class DistillSettings : ResumableRunSettings
     public string? Interval { get; init; }
 
     [CommandOption("--fake-objective <KIND>"), ConfigKey("fakeObjective")]
-    [Description("subinterval (Eq. 13, default) or naive (ablation).")]
+    [Description("subinterval (Eq. 13, default) or naive (ablation), or an objective registered with Objectives.Register.")]
     public string? FakeObjective { get; init; }
 
     [CommandOption("--dmd-loss <KIND>"), ConfigKey("dmdLoss")]
-    [Description("normalized (DMD2 normaliser in x0 space, default: measured better here) or analytic (the paper's weight).")]
+    [Description("normalized (DMD2 normaliser in x0 space, default: measured better here) or analytic (the paper's weight), or an objective registered with Objectives.Register.")]
     public string? DmdLoss { get; init; }
 
     [CommandOption("--truncation <KIND>"), ConfigKey("truncation")]

@@ -40,6 +40,32 @@ public static class DataParallel
         };
     }
 
+    /// <summary>The environment variables launchers give a rank's index on its node, in the order they are read.</summary>
+    public static readonly string[] LocalRankVariables =
+    [
+        "OMPI_COMM_WORLD_LOCAL_RANK",   // Open MPI's mpirun
+        "MPI_LOCALRANKID",              // MPICH's Hydra (mpiexec), Intel MPI
+        "SLURM_LOCALID",                // srun
+        "LOCAL_RANK",                   // torchrun and launchers that follow it
+    ];
+
+    /// <summary>This rank's index on its node as the launcher gives it (<see cref="LocalRankVariables"/>); null when no launcher set one.</summary>
+    public static int? LocalRank(Func<string, string?>? env = null)
+    {
+        env ??= Environment.GetEnvironmentVariable;
+        foreach (var name in LocalRankVariables)
+            if (int.TryParse(env(name), out var r) && r >= 0) return r;
+        return null;
+    }
+
+    /// <summary>
+    /// The device this process should use for <paramref name="device"/>: <c>cuda</c> without an index becomes
+    /// <c>cuda:LOCAL_RANK</c> when a launcher gave the process a local rank (one GPU per rank, as every launcher
+    /// places them); an explicit <c>cuda:N</c> overrides that, and <c>cpu</c> stays <c>cpu</c>.
+    /// </summary>
+    public static string DeviceFor(string device, Func<string, string?>? env = null)
+        => device == "cuda" && LocalRank(env) is { } local ? $"cuda:{local}" : device;
+
     /// <summary>
     /// Joins the job this process was launched in: <see cref="SingleProcess"/> without a launcher or
     /// with one rank; otherwise an <see cref="MpiGroup"/> over the launch's MPI library. A library

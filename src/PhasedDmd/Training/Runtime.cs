@@ -14,9 +14,13 @@ public static class Runtime
         return ResolveDevice(device);
     }
 
-    /// <summary>The device by name; CUDA on a machine or libtorch build without it is an input error, not a crash.</summary>
+    /// <summary>
+    /// The device by name; CUDA on a machine or libtorch build without it is an input error, not a crash. Under a
+    /// launcher, <c>cuda</c> is this rank's own GPU (<see cref="DataParallel.DeviceFor"/>).
+    /// </summary>
     public static Device ResolveDevice(string device)
     {
+        device = DataParallel.DeviceFor(device);
         if (device != "cpu" && !device.StartsWith("cuda", StringComparison.Ordinal))
             throw new InputException($"device: expected cpu or cuda[:N] (got '{device}')");
         if (device.StartsWith("cuda", StringComparison.Ordinal) && !torch.cuda.is_available())

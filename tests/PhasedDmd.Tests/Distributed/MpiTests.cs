@@ -13,14 +13,33 @@ public sealed class MpiFactAttribute : FactAttribute
 {
     public MpiFactAttribute()
     {
-        if (Mpi.Launcher is null) Skip = "Open MPI's mpirun is not installed (apt-get install openmpi-bin)";
+        if (Mpi.Launcher is null) Skip = "Open MPI's launcher (mpirun.openmpi) is not installed (apt-get install openmpi-bin); an mpirun of another MPI is not used";
     }
 }
 
 /// <summary>Runs the CLI under Open MPI's mpirun on loopback, one libtorch thread per rank.</summary>
 internal static class Mpi
 {
-    public static readonly string? Launcher = new[] { "/usr/bin/mpirun", "/usr/local/bin/mpirun" }.FirstOrDefault(File.Exists);
+    /// <summary>
+    /// Open MPI's own launcher: <c>mpirun.openmpi</c> (Debian's name for it), or an <c>mpirun</c> that says it is
+    /// Open MPI. A plain <c>mpirun</c> may be MPICH's, which takes none of the flags <see cref="Start"/> passes.
+    /// </summary>
+    public static readonly string? Launcher =
+        new[] { "/usr/bin/mpirun.openmpi", "/usr/local/bin/mpirun.openmpi" }.FirstOrDefault(File.Exists)
+        ?? new[] { "/usr/bin/mpirun", "/usr/local/bin/mpirun" }.FirstOrDefault(p => File.Exists(p) && SaysOpenMpi(p));
+
+    private static bool SaysOpenMpi(string launcher)
+    {
+        try
+        {
+            var info = new ProcessStartInfo(launcher, "--version") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            using var p = Process.Start(info)!;
+            var text = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+            if (!p.WaitForExit(10_000)) p.Kill(entireProcessTree: true);
+            return text.Contains("Open MPI", StringComparison.Ordinal) || text.Contains("OpenRTE", StringComparison.Ordinal);
+        }
+        catch (System.ComponentModel.Win32Exception) { return false; }
+    }
     public static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
     public static string Cli => Path.Combine(AppContext.BaseDirectory, "phased-dmd.dll");
 
@@ -86,7 +105,8 @@ internal static class Mpi
             try { argv = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0'); }
             catch (IOException) { continue; }
             catch (UnauthorizedAccessException) { continue; }
-            if (argv.Length > 1 && !argv[0].EndsWith("mpirun", StringComparison.Ordinal) && argv.Contains(Cli) && argv.Any(a => a.Contains(marker))) pids.Add(pid);
+            var launcher = argv[0] == Launcher || Path.GetFileName(argv[0]).StartsWith("mpirun", StringComparison.Ordinal);
+            if (argv.Length > 1 && !launcher && argv.Contains(Cli) && argv.Any(a => a.Contains(marker))) pids.Add(pid);
         }
         return pids;
     }
@@ -221,6 +241,19 @@ public class MpiTests(MpiFixture fixture) : IClassFixture<MpiFixture>
                                  "--out", Path.Combine(TestUtil.TempDir(), "odd"));
         Assert.NotEqual(0, code);
         Assert.Contains("the batch of 63 does not split evenly over 2 processes", output);
+    }
+
+    [Theory]
+    [InlineData("OMPI_COMM_WORLD_LOCAL_RANK", "cuda", "cuda:1")]   // Open MPI's mpirun
+    [InlineData("MPI_LOCALRANKID", "cuda", "cuda:1")]              // MPICH's Hydra
+    [InlineData("SLURM_LOCALID", "cuda", "cuda:1")]                // srun
+    [InlineData("LOCAL_RANK", "cuda", "cuda:1")]                   // torchrun
+    [InlineData("OMPI_COMM_WORLD_LOCAL_RANK", "cuda:0", "cuda:0")] // an explicit index overrides the launcher's
+    [InlineData("OMPI_COMM_WORLD_LOCAL_RANK", "cpu", "cpu")]
+    [InlineData("NO_LAUNCHER", "cuda", "cuda")]                     // a plain process keeps libtorch's default GPU
+    public void Every_rank_takes_the_gpu_of_its_local_rank(string variable, string device, string expected)
+    {
+        Assert.Equal(expected, DataParallel.DeviceFor(device, name => name == variable ? "1" : null));
     }
 
     [Fact]
