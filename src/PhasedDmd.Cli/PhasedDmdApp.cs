@@ -93,7 +93,7 @@ public static class PhasedDmdApp
             ["--out", "runs/toy1d"]),
         CliCommand.Of<TrainEncoderCommand, TrainEncoderSettings>("train-encoder",
             "Train the feature encoder of the diversity/fidelity metrics on a procedural task's true attributes.",
-            ["--task", "glyphs", "--out", "assets/encoders/glyphs"]),
+            ["--task", "glyphs", "--out", "runs/encoders/glyphs"]),
         CliCommand.Of<BenchCommand, BenchSettings>("bench",
             "Performance: memory and time per generator update for every method, sampling speed-up, DiT step vs matmul peak, PyTorch reference.",
             ["--quick", "--out", "runs/bench/bench.json"]),
