@@ -90,10 +90,7 @@ public sealed class Distiller
             foreach (var o in observers) o.PhaseStarted(k, first);
             var iterations = _config.IterationsOf(k);
             var nonFiniteInARow = 0;
-            for (var it = first; it <= iterations; it++)
-            {
-                UpdateReport report;
-                using (torch.NewDisposeScope())
+            new TrainingLoop(it =>
                 {
                     var u = Update(phase);
                     nonFiniteInARow = u.Finite ? 0 : nonFiniteInARow + 1;
@@ -101,21 +98,16 @@ public sealed class Distiller
                     if (nonFiniteInARow >= _config.MaxNonFiniteInARow) throw Diverged(run, k, it, nonFiniteInARow);
                     done++;
                     var logged = it % _config.LogEvery == 0 || it == iterations ? u.Scalars(k, it, skipped, run.Seconds) : null;
-                    report = new UpdateReport(done, total, k, it, logged is null ? "" : $"phase {k}/{_layout.Phases} fake {u.FakeLoss:F3}", logged);
-                }
-                Runtime.ReleaseFinalizableNativeObjects();
-                foreach (var o in observers) o.Updated(report);
-                if (done % DataParallel.ChecksumEvery == 0)
+                    return new UpdateReport(done, total, k, it, logged is null ? "" : $"phase {k}/{_layout.Phases} fake {u.FakeLoss:F3}", logged);
+                },
+                CompareChecksums: () =>
                 {
                     _sync.RequireIdentical(phase.Trainable, $"phase {k}'s expert");
                     _sync.RequireIdentical(phase.Fake.Parameters, $"phase {k}'s fake score");
-                }
-                var cancelled = _sync.AnyTrue(options.Cancel.IsCancellationRequested);   // every rank stops at the same update
-                if (it < iterations && (cancelled || (_config.CheckpointEvery > 0 && done % _config.CheckpointEvery == 0)))
-                    Checkpoint(run, observers, k, it, done, skipped, StudentParts().With(phase.Checkpoint()));
-                if (cancelled && it < iterations)
-                    throw new OperationCanceledException($"interrupted in phase {k} at iteration {it}; checkpoint written to {run.Checkpoints.Root}");
-            }
+                },
+                Checkpoint: it => Checkpoint(run, observers, k, it, done, skipped, StudentParts().With(phase.Checkpoint())),
+                Interrupted: it => $"interrupted in phase {k} at iteration {it}; checkpoint written to {run.Checkpoints.Root}",
+                observers, _sync, options.Cancel, _config.CheckpointEvery).Run(first, iterations);
             phase.Finish();
             Checkpoint(run, observers, k, iterations, done, skipped, StudentParts(), phaseEnd: true);
             if (_sync.AnyTrue(options.Cancel.IsCancellationRequested))

@@ -42,7 +42,6 @@ public class PointTask(string name, string summary, Func<TeacherConfig, Gaussian
         var spec = new MlpSpec(m.Dim, config.Hidden, config.Layers, config.TimeEmbedDim, config.ClassConditional ? m.Count : 0);
         return new TeacherData(spec, new TaskSpec(Name, m), (n, g) => m.Sample(n, g));
     }
-
 }
 
 /// <summary>

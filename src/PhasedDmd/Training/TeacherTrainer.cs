@@ -47,10 +47,7 @@ public static class TeacherTrainer
         var first = run.Start.Iteration + 1;
         foreach (var o in observers) o.PhaseStarted(1, first);
 
-        for (var it = first; it <= config.Iterations; it++)
-        {
-            UpdateReport report;
-            using (torch.NewDisposeScope())
+        new TrainingLoop(it =>
             {
                 var lr = LearningRateAt(config, it);
                 foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
@@ -71,19 +68,16 @@ public static class TeacherTrainer
                     logged = [("loss", lossValue), ("lr", lr), ("seconds", run.Seconds)];
                     status = $"loss {lossValue:F4}";
                 }
-                report = new UpdateReport(it, config.Iterations, 1, it, status, logged);
-            }
-            Runtime.ReleaseFinalizableNativeObjects();
-            foreach (var o in observers) o.Updated(report);
-            if (it % DataParallel.ChecksumEvery == 0) sync.RequireIdentical(parameters, "the teacher");
-            var cancelled = sync.AnyTrue(options.Cancel.IsCancellationRequested);   // every rank stops at the same iteration
-            if (it < config.Iterations && (cancelled || (config.CheckpointEvery > 0 && it % config.CheckpointEvery == 0)))
+                return new UpdateReport(it, config.Iterations, 1, it, status, logged);
+            },
+            CompareChecksums: () => sync.RequireIdentical(parameters, "the teacher"),
+            Checkpoint: it =>
             {
                 run.Checkpoint(1, it, it, 0, parts);
                 foreach (var o in observers) o.CheckpointWritten(1, it, phaseEnd: false);
-                if (cancelled) throw new OperationCanceledException($"interrupted at iteration {it}; checkpoint written to {run.Checkpoints.Root}");
-            }
-        }
+            },
+            Interrupted: it => $"interrupted at iteration {it}; checkpoint written to {run.Checkpoints.Root}",
+            observers, sync, options.Cancel, config.CheckpointEvery).Run(first, config.Iterations);
 
         var card = new ModelCard
         {
