@@ -132,12 +132,24 @@ public sealed class Distiller
     };
 
     /// <summary>What one generator update measured; Finite is false when it was skipped.</summary>
-    private readonly record struct UpdateResult(float GeneratorLoss, double FakeLoss, double GradNorm, double Scale, int Exit, Tensor T, bool Finite)
+    /// <summary>One update's outcome. Its values stay on the device; they are read on the host only when the update is logged.</summary>
+    private readonly record struct UpdateResult(Tensor GeneratorLoss, IReadOnlyList<Tensor> FakeLosses, Tensor GradNorm, Tensor Scale, int Exit, Tensor T, bool Finite)
     {
+        /// <summary>The mean of the fake score's losses over the update's fake updates.</summary>
+        public double FakeLoss
+        {
+            get
+            {
+                double mean = 0;
+                foreach (var l in FakeLosses) mean += l.item<float>() / FakeLosses.Count;
+                return mean;
+            }
+        }
+
         public IReadOnlyList<(string, double)> Scalars(int phase, int iteration, long skipped, double seconds) =>
         [
-            ("phase", phase), ("iteration", iteration), ("generator_loss", GeneratorLoss), ("fake_loss", FakeLoss),
-            ("grad_norm", GradNorm), ("dmd_scale", Scale), ("exit_step", Exit),
+            ("phase", phase), ("iteration", iteration), ("generator_loss", GeneratorLoss.item<float>()), ("fake_loss", FakeLoss),
+            ("grad_norm", GradNorm.to(ScalarType.Float64).item<double>()), ("dmd_scale", Scale.to(ScalarType.Float64).item<double>()), ("exit_step", Exit),
             ("t_mean", T.mean().item<float>()), ("t_min", T.min().item<float>()), ("t_max", T.max().item<float>()),
             ("skipped_updates", skipped), ("seconds", seconds),
         ];
@@ -151,7 +163,7 @@ public sealed class Distiller
     private UpdateResult Update(PhaseState p)
     {
         var schedule = Teacher.Schedule;
-        double fakeLoss = 0;
+        var fakeLosses = new List<Tensor>();
         var finite = true;
         for (var f = 0; f < _config.FakeUpdatesPerGeneratorUpdate; f++)
         {
@@ -164,7 +176,7 @@ public sealed class Distiller
             var (value, _, ok) = Backward(p.Fake.Optimizer, loss, p.Fake.Parameters);
             if (ok) p.Fake.Optimizer.step();
             else finite = false;
-            fakeLoss += value / _config.FakeUpdatesPerGeneratorUpdate;
+            fakeLosses.Add(value.MoveToOuterDisposeScope());
         }
 
         var cond = DrawCondition();
@@ -180,18 +192,21 @@ public sealed class Distiller
             p.Ema?.Update(p.Expert);
             if (_config.FakeStudentBlend > 0) p.Fake.BlendTowards(p.Expert, _config.FakeStudentBlend);
         }
-        return new UpdateResult(genValue, fakeLoss, gradNorm, scale, exit, tg, finite);
+        return new UpdateResult(genValue, fakeLosses, gradNorm, scale, exit, tg, finite);
     }
 
-    /// <summary>Backpropagates a loss and averages the gradients over ranks; Finite says whether every rank may step.</summary>
-    private (float Value, double GradNorm, bool Finite) Backward(TorchSharp.Modules.OptimizerHelper optimizer, Tensor loss, IReadOnlyList<TorchSharp.Modules.Parameter> parameters)
+    /// <summary>
+    /// Backpropagates a loss and averages the gradients over ranks; Finite says whether every rank may step. Its one
+    /// host read is that finiteness (the loss and the gradient norm stay on the device until an update is logged).
+    /// </summary>
+    private (Tensor Value, Tensor GradNorm, bool Finite) Backward(TorchSharp.Modules.OptimizerHelper optimizer, Tensor loss, IReadOnlyList<TorchSharp.Modules.Parameter> parameters)
     {
         optimizer.zero_grad();
         loss.backward();
         _sync.AverageGradients(parameters);
-        var value = loss.item<float>();
+        var value = loss.detach();
         var norm = RunState.GradientNorm(parameters);
-        return (value, norm, _sync.AllFinite(float.IsFinite(value) && double.IsFinite(norm)));
+        return (value, norm, _sync.AllFinite((value.isfinite() & norm.isfinite()).item<bool>()));
     }
 
     private Tensor DrawNoise() => torch.randn([_batch, .. Teacher.SampleShape], generator: _rng).to(_device);

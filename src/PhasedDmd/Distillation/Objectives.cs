@@ -29,8 +29,11 @@ public interface IGeneratorObjective
     /// <summary>The name in configs (<c>dmdLoss</c>) and on the command line (<c>--dmd-loss</c>).</summary>
     string Name { get; }
 
-    /// <summary>The surrogate loss (its gradient reaches the expert through <see cref="GeneratorBatch.Xs"/> or <see cref="GeneratorBatch.X0Student"/>) and the mean gradient scale.</summary>
-    (Tensor Loss, double Scale) Loss(GeneratorBatch batch);
+    /// <summary>
+    /// The surrogate loss (its gradient reaches the expert through <see cref="GeneratorBatch.Xs"/> or <see cref="GeneratorBatch.X0Student"/>)
+    /// and the mean gradient scale, a scalar tensor (read on the host only when the update is logged).
+    /// </summary>
+    (Tensor Loss, Tensor Scale) Loss(GeneratorBatch batch);
 }
 
 /// <summary>What a fake-score objective sees: x_t = α_{t|s} x_s + σ_{t|s} ε' and the network's prediction there, in its own parameterisation.</summary>
@@ -72,13 +75,13 @@ public static class Objectives
     public static readonly IGeneratorObjective Normalized = new GeneratorObjective("normalized", b =>
     {
         var (gn, normalizer) = DistributionMatching.NormalizedGradient(b.X0Student.detach(), b.X0Teacher(), b.X0Fake());
-        return (DistributionMatching.SurrogateLoss(b.X0Student, gn), normalizer.mean().to(ScalarType.Float64).item<double>());
+        return (DistributionMatching.SurrogateLoss(b.X0Student, gn), normalizer.mean());
     });
 
     /// <summary>The paper's analytic weight on the difference of the two predictions, applied at the boundary sample x_s.</summary>
     public static readonly IGeneratorObjective Analytic = new GeneratorObjective("analytic", b =>
     {
-        var w = DistributionMatching.AnalyticWeight(b.Schedule, b.T, b.S).mean().to(ScalarType.Float64).item<double>();
+        var w = DistributionMatching.AnalyticWeight(b.Schedule, b.T, b.S).mean();
         var g = b.Kind == Prediction.Velocity
             ? DistributionMatching.AnalyticGradient(b.Schedule, b.TeacherPrediction, b.FakePrediction, b.T, b.S)
             : DistributionMatching.AnalyticGradientFromX0(b.Schedule, b.X0Teacher(), b.X0Fake(), b.ReadTime, b.S);
@@ -129,9 +132,9 @@ public static class Objectives
         public Tensor PerSampleLoss(FakeScoreBatch batch) => loss(batch);
     }
 
-    private sealed class GeneratorObjective(string name, Func<GeneratorBatch, (Tensor, double)> loss) : IGeneratorObjective
+    private sealed class GeneratorObjective(string name, Func<GeneratorBatch, (Tensor, Tensor)> loss) : IGeneratorObjective
     {
         public string Name => name;
-        public (Tensor Loss, double Scale) Loss(GeneratorBatch batch) => loss(batch);
+        public (Tensor Loss, Tensor Scale) Loss(GeneratorBatch batch) => loss(batch);
     }
 }

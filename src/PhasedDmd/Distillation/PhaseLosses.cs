@@ -37,7 +37,7 @@ public static class PhaseLosses
     /// weighs it (<see cref="Objectives.Analytic"/>: the paper's weight, applied at x_s; <see cref="Objectives.Normalized"/>:
     /// the DMD2 normaliser in x_0 space, applied at the exit step's x̂_0).
     /// </summary>
-    public static (Tensor Loss, double Scale) Generator(NoiseSchedule schedule, Teacher teacher, FakeScore fake, Tensor xs, Tensor x0Student,
+    public static (Tensor Loss, Tensor Scale) Generator(NoiseSchedule schedule, Teacher teacher, FakeScore fake, Tensor xs, Tensor x0Student,
                                                         Tensor t, double s, Tensor? condition, IGeneratorObjective objective, Generator rng)
     {
         Tensor eps;
@@ -46,7 +46,7 @@ public static class PhaseLosses
     }
 
     /// <summary>The generator's surrogate loss with the noise ε that noises x_s to x_t given (one row per sample).</summary>
-    public static (Tensor Loss, double Scale) Generator(NoiseSchedule schedule, Teacher teacher, FakeScore fake, Tensor xs, Tensor x0Student,
+    public static (Tensor Loss, Tensor Scale) Generator(NoiseSchedule schedule, Teacher teacher, FakeScore fake, Tensor xs, Tensor x0Student,
                                                         Tensor t, double s, Tensor? condition, IGeneratorObjective objective, Tensor eps)
     {
         Tensor fTeacher, fFake, xt, tb, sb;

@@ -38,10 +38,9 @@ public static class RunState
     public static RunProgress ReadProgress(string dir) => Json.Read<RunProgress>(Path.Combine(dir, ProgressFile), "checkpoint progress");
 
     /// <summary>Non-finite check of a set of gradients with one host synchronisation.</summary>
-    public static double GradientNorm(IEnumerable<Parameter> parameters)
+    public static Tensor GradientNorm(IEnumerable<Parameter> parameters)
     {
-        using var scope = torch.NewDisposeScope();
         var norms = parameters.Where(p => p.grad is not null).Select(p => p.grad!.norm()).ToList();
-        return norms.Count == 0 ? 0.0 : torch.stack(norms).norm().to(ScalarType.Float64).item<double>();
+        return norms.Count == 0 ? torch.zeros(1).squeeze() : torch.stack(norms).norm();
     }
 }

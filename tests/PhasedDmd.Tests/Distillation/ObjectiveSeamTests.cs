@@ -23,7 +23,7 @@ public class ObjectiveSeamTests(SmallTeacherFixture fixture) : IClassFixture<Sma
         public static readonly CountingNormalized Instance = new();
         public int Calls;
         public string Name => "test-counting-normalized";
-        public (Tensor Loss, double Scale) Loss(GeneratorBatch batch)
+        public (Tensor Loss, Tensor Scale) Loss(GeneratorBatch batch)
         {
             Calls++;
             return Objectives.Normalized.Loss(batch);
