@@ -1,3 +1,4 @@
+using PhasedDmd.Diffusion;
 using PhasedDmd.Generators;
 using PhasedDmd.IO;
 using PhasedDmd.Models;
@@ -209,7 +210,7 @@ public sealed class Distiller
         return (value, norm, _sync.AllFinite((value.isfinite() & norm.isfinite()).item<bool>()));
     }
 
-    private Tensor DrawNoise() => torch.randn([_batch, .. Teacher.SampleShape], generator: _rng).to(_device);
+    private Tensor DrawNoise() => Noise.Gaussian([_batch, .. Teacher.SampleShape], _rng, _device);
 
     private Tensor? DrawCondition() => _conditions?.Sample(_batch, _rng).to(_device);
 

@@ -17,7 +17,7 @@ public static class PhaseLosses
     /// </summary>
     public static Tensor FakeScore(NoiseSchedule schedule, FakeScore fake, Tensor xs, Tensor t, double s, Tensor? condition,
                                    IFakeScoreObjective objective, double clampMax, Generator rng)
-        => FakeScore(schedule, fake, xs, t, s, condition, objective, clampMax, torch.randn(xs.shape, generator: rng).to(xs.device));
+        => FakeScore(schedule, fake, xs, t, s, condition, objective, clampMax, Noise.Gaussian(xs.shape, rng, xs.device));
 
     /// <summary>The fake score's loss with the re-noising noise ε' given (one row per sample).</summary>
     public static Tensor FakeScore(NoiseSchedule schedule, FakeScore fake, Tensor xs, Tensor t, double s, Tensor? condition,
@@ -41,7 +41,7 @@ public static class PhaseLosses
                                                         Tensor t, double s, Tensor? condition, IGeneratorObjective objective, Generator rng)
     {
         Tensor eps;
-        using (torch.no_grad()) eps = torch.randn(xs.shape, generator: rng).to(xs.device);
+        using (torch.no_grad()) eps = Noise.Gaussian(xs.shape, rng, xs.device);
         return Generator(schedule, teacher, fake, xs, x0Student, t, s, condition, objective, eps);
     }
 

@@ -123,7 +123,7 @@ public sealed class StudentGenerator : nn.Module
                 return (ProbabilityFlow.EulerStep(x, Predictions.ToVelocity(Schedule, kind, x, f, te), t, toTime), x0);
         }
         if (toTime == 0.0) return (ProbabilityFlow.EulerStep(x, Predictions.ToVelocity(Schedule, kind, x, f, te), t, toTime), x0);
-        var eps = torch.randn(x.shape, generator: noise).to(x.device);
+        var eps = Noise.Gaussian(x.shape, noise, x.device);
         return (Schedule.Alpha(toTime) * x0 + Schedule.Sigma(toTime) * eps, x0);
     }
 

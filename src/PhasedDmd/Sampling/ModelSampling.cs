@@ -23,7 +23,7 @@ public static class ModelSampling
         using var generator = Runtime.NewGenerator(options.Seed);
         using var scope = torch.NewDisposeScope();
         var shape = new long[] { options.N }.Concat(card.Network.SampleShape).ToArray();
-        var noise = torch.randn(shape, generator: generator).to(device);
+        var noise = Noise.Gaussian(shape, generator, device);
         var source = IConditionSource.For(card, model.IsConditional);
         using var _ = source as IDisposable;
         var condition = source?.Sample(options.N, generator).to(device);

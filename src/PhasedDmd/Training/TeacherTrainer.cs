@@ -104,7 +104,7 @@ public static class TeacherTrainer
         var (x0, labels) = data(batch, generator);
         x0 = x0.to(device);
         var t = sampler.Sample(batch, generator, device);
-        var eps = torch.randn(x0.shape, generator: generator).to(device);
+        var eps = Noise.Gaussian(x0.shape, generator, device);
         var tb = ProbabilityFlow.PerSample(t, x0);
         var xt = Parameterization.Noise(schedule, x0, eps, tb);
         var target = Parameterization.VelocityTarget(schedule, x0, eps, tb);
