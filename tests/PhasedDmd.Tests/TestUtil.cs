@@ -68,6 +68,16 @@ internal static class TestUtil
         Assert.False(process.HasExited, $"the run finished before it could be {what}");
     }
 
+    /// <summary>Runs the command line in this process and returns its exit code and what it wrote to stderr (tests that do so run serially).</summary>
+    public static (int Code, string Stderr) RunCli(params string[] args)
+    {
+        var previous = Console.Error;
+        var err = new StringWriter();
+        Console.SetError(err);
+        try { return (PhasedDmd.Cli.PhasedDmdApp.Run(args), err.ToString()); }
+        finally { Console.SetError(previous); }
+    }
+
     public static string TempDir(string prefix = "pdmd")
     {
         var dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");

@@ -22,14 +22,7 @@ public sealed class TinyTeacherFixture
 [Collection(SerialCollection.Name)]
 public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFixture>
 {
-    private static (int Code, string Stderr) Run(params string[] args)
-    {
-        var previous = Console.Error;
-        var err = new StringWriter();
-        Console.SetError(err);
-        try { return (PhasedDmdApp.Run(args), err.ToString()); }
-        finally { Console.SetError(previous); }
-    }
+    private static (int Code, string Stderr) Run(params string[] args) => TestUtil.RunCli(args);
 
     /// <summary>Option descriptions are Spectre markup: a stray bracket (an interval, <c>cuda[:N]</c>) used to break the help page.</summary>
     public static TheoryData<string> CommandNames => [.. PhasedDmdApp.Commands.Where(c => !c.Hidden).Select(c => c.Name)];

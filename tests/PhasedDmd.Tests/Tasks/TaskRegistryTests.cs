@@ -11,14 +11,7 @@ namespace PhasedDmd.Tests.Tasks;
 [Collection(SerialCollection.Name)]
 public class TaskRegistryTests
 {
-    private static (int Code, string Stderr) Run(params string[] args)
-    {
-        var previous = Console.Error;
-        var err = new StringWriter();
-        Console.SetError(err);
-        try { return (PhasedDmdApp.Run(args), err.ToString()); }
-        finally { Console.SetError(previous); }
-    }
+    private static (int Code, string Stderr) Run(params string[] args) => TestUtil.RunCli(args);
 
     private static JsonObject ReadJson(string path) => JsonNode.Parse(File.ReadAllText(path))!.AsObject();
 
