@@ -99,7 +99,7 @@ public static class Toy1d
                     : SubintervalScoreMatching.NaiveLoss(schedule, prediction, xs, epsPrime, t)).mean();
             }
             opt.zero_grad();
-            loss.backward();
+            PhasedDmd.Models.OneDnn.Backward(loss);
             opt.step();
             ema.Update(model);
             if (it % 100 == 0 || it == c.Iterations) progress(new JobProgress(it, c.Iterations, $"loss {loss.item<float>():F4}"));

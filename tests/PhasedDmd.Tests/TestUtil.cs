@@ -85,3 +85,11 @@ internal static class TestUtil
         return dir;
     }
 }
+
+/// <summary>Runs the library's module initializers (the oneDNN cap among them) before any test can run a convolution.</summary>
+internal static class LibraryFirst
+{
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "a test may use TorchSharp before it touches the library")]
+    internal static void Load() => System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(typeof(PhasedDmd.Models.OneDnn).Module.ModuleHandle);
+}

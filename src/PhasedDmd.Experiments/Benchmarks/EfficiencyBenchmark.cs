@@ -67,7 +67,7 @@ public static class EfficiencyBenchmark
             loss.item<float>();
             var f = clock.Elapsed.TotalSeconds;
             optimizer.zero_grad();
-            loss.backward();
+            PhasedDmd.Models.OneDnn.Backward(loss);
             var b = clock.Elapsed.TotalSeconds;
             optimizer.step();
             var total = clock.Elapsed.TotalSeconds;

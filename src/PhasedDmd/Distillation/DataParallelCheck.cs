@@ -57,7 +57,7 @@ public static class DataParallelCheck
         {
             fake.Optimizer.zero_grad();
             PhaseLosses.FakeScore(teacher.Schedule, fake, xs.narrow(0, start, rows), tFake.narrow(0, start, rows), boundary, null,
-                                  Objectives.Subinterval, config.FakeLossClamp, epsFake.narrow(0, start, rows)).backward();
+                                  Objectives.Subinterval, config.FakeLossClamp, epsFake.narrow(0, start, rows)).BackwardWithoutOneDnn();
             return [.. fake.Parameters.Select(p => p.grad!.clone())];
         }
 
@@ -69,7 +69,7 @@ public static class DataParallelCheck
             var x0 = zr - v;
             var xsGen = zr + (boundary - 1) * v;
             PhaseLosses.Generator(teacher.Schedule, teacher, fake, xsGen, x0, tGen.narrow(0, start, rows), boundary, null,
-                                  Objectives.Normalized, epsGen.narrow(0, start, rows)).Loss.backward();
+                                  Objectives.Normalized, epsGen.narrow(0, start, rows)).Loss.BackwardWithoutOneDnn();
             return [.. generatorParameters.Select(p => p.grad!.clone())];
         }
 

@@ -203,7 +203,7 @@ public sealed class Distiller
     private (Tensor Value, Tensor GradNorm, bool Finite) Backward(TorchSharp.Modules.OptimizerHelper optimizer, Tensor loss, IReadOnlyList<TorchSharp.Modules.Parameter> parameters)
     {
         optimizer.zero_grad();
-        loss.backward();
+        Models.OneDnn.Backward(loss);
         _sync.AverageGradients(parameters);
         var value = loss.detach();
         var norm = RunState.GradientNorm(parameters);

@@ -53,7 +53,7 @@ public static class TeacherTrainer
                 foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
                 var loss = FlowMatchingLoss(model, config, schedule, data.Sample, sampler, batch, generator, device);
                 optimizer.zero_grad();
-                loss.backward();
+                Models.OneDnn.Backward(loss);
                 sync.AverageGradients(parameters);
                 optimizer.step();
                 ema?.Update(model);

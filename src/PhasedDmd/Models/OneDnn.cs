@@ -1,0 +1,102 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using static TorchSharp.torch;
+
+namespace PhasedDmd.Models;
+
+/// <summary>
+/// Works around two faults of libtorch's oneDNN (mkldnn) convolutions in the libtorch 2.10 that TorchSharp 0.107 carries, measured
+/// on this project's AVX-512 machines (<c>ConvolutionTests</c> check the forward pass against a float64 unfold and the input
+/// gradient against the adjoint identity; each fails without its workaround):
+/// <list type="number">
+/// <item>its AVX-512 kernels compute wrong convolutions for common channel counts (a 3×3 convolution from 24 or 72 channels at
+/// 28×28 was off by a quarter of its output's scale). oneDNN reads a cap from the environment variable <c>ONEDNN_MAX_CPU_ISA</c>
+/// when it first runs, so the library sets it to AVX2 in the native environment when it loads, unless it is already set. The
+/// AVX2 kernels are right and about as fast here. A program that runs convolutions through TorchSharp before it first uses
+/// PhasedDmd should set the variable itself;</item>
+/// <item>even at AVX2, its backward pass gave non-finite input gradients on the first call for few output channels (an image
+/// model's 24 → 1 output layer), which reach every parameter. libtorch chooses a convolution backward's kernels when it runs, so
+/// every backward pass of the library goes through <see cref="Backward"/>, which turns oneDNN off while it runs
+/// (<c>at::globalContext().setUserEnabledMkldnn</c> in libtorch_cpu; TorchSharp has no switch for it). Forward passes keep oneDNN.</item>
+/// </list>
+/// </summary>
+public static class OneDnn
+{
+    public const string Variable = "ONEDNN_MAX_CPU_ISA";
+    public const string Cap = "AVX2";
+
+    /// <summary>The ISA cap oneDNN sees (null if none is set).</summary>
+    public static string? MaxCpuIsa => Marshal.PtrToStringAnsi(GetEnv(Variable));
+
+    [ModuleInitializer]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "must run before oneDNN's first convolution in the process, whichever command or library call comes first")]
+    internal static void CapIsa()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        SetEnv(Variable, Cap, overwrite: 0);   // the native environment oneDNN reads, not .NET's copy of it
+    }
+
+    private static readonly Lock Gate = new();
+    private static int offScopes;
+    private static readonly Lazy<IntPtr> Context = new(() =>
+    {
+        try { return GlobalContext(); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException) { return IntPtr.Zero; }
+    });
+
+    /// <summary>Whether oneDNN is on now (false also when this libtorch lacks the entry points to ask).</summary>
+    public static bool Enabled => Context.Value != IntPtr.Zero && UserEnabledMkldnn(Context.Value);
+
+    /// <summary>
+    /// Back-propagates <paramref name="loss"/> with oneDNN off: libtorch chooses a convolution backward's kernels when it runs, and
+    /// oneDNN's gave non-finite input gradients on their first call even at AVX2 (every backward pass of the library goes through here).
+    /// </summary>
+    public static void Backward(Tensor loss)
+    {
+        using var off = Off();
+        loss.backward();
+    }
+
+    /// <summary><see cref="Backward"/> as an extension.</summary>
+    public static void BackwardWithoutOneDnn(this Tensor loss) => Backward(loss);
+
+    /// <summary>Turns oneDNN off until the scope ends (counted, so nested and concurrent scopes keep it off until the last one ends).</summary>
+    public static Scope Off()
+    {
+        if (Context.Value == IntPtr.Zero) return default;
+        lock (Gate)
+        {
+            if (offScopes++ == 0) SetUserEnabledMkldnn(Context.Value, false);
+        }
+        return new Scope(true);
+    }
+
+    /// <summary>The scope of <see cref="Off"/>.</summary>
+    public readonly struct Scope(bool active) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (!active) return;
+            lock (Gate)
+            {
+                if (--offScopes == 0) SetUserEnabledMkldnn(Context.Value, true);
+            }
+        }
+    }
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
+    private static extern IntPtr GlobalContext();
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
+    private static extern void SetUserEnabledMkldnn(IntPtr context, [MarshalAs(UnmanagedType.I1)] bool enabled);
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
+    [return: MarshalAs(UnmanagedType.I1)]
+    private static extern bool UserEnabledMkldnn(IntPtr context);
+
+    [DllImport("libc", EntryPoint = "setenv")]
+    private static extern int SetEnv(string name, string value, int overwrite);
+
+    [DllImport("libc", EntryPoint = "getenv")]
+    private static extern IntPtr GetEnv(string name);
+}
