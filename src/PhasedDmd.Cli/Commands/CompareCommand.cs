@@ -10,7 +10,7 @@ namespace PhasedDmd.Cli.Commands;
 public sealed class CompareSettings : CommandSettings
 {
     [CommandOption("--teacher <DIR>")]
-    [Description("Teacher model directory: an analytic task (ring8, grid9, ...), any point teacher with --mixture, or a glyphs / motion / motion-free DiT teacher (evaluated on its prompt grid).")]
+    [Description("Teacher model directory: an analytic task (ring8, grid9, ...), any point teacher with --mixture, or a glyphs / motion / motion-free DiT teacher (evaluated on its prompt grid), or a fashion-mnist teacher (evaluated against the real test images).")]
     public string Teacher { get; init; } = "";
 
     [CommandOption("--mixture <FILE>")]
@@ -24,6 +24,10 @@ public sealed class CompareSettings : CommandSettings
     [CommandOption("--iterations-per-phase <N>")]
     [Description("Generator updates per phase of phased (2 phases); single-expert methods get twice as many, 4 phases half as many. Default: the teacher's distillation default (1000 for point teachers, 300 for DiT and other large-sample teachers).")]
     public int? IterationsPerPhase { get; init; }
+
+    [CommandOption("--per-class <N>")]
+    [Description("fashion-mnist: samples per class of every model's evaluation grid (default 100).")]
+    public int? PerClass { get; init; }
 
     [CommandOption("--config <FILE>")]
     [Description("Base distillation config JSON shared by every method (learning rates, loss, ...).")]
@@ -39,6 +43,7 @@ public sealed class CompareSettings : CommandSettings
         if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out DIR is required");
         if (Seeds < 1) return ValidationResult.Error("--seeds must be ≥ 1");
         if (IterationsPerPhase is < 1) return ValidationResult.Error("--iterations-per-phase must be ≥ 1");
+        if (PerClass is < 4) return ValidationResult.Error("--per-class must be ≥ 4");
         return ValidationResult.Success();
     }
 }
@@ -49,16 +54,19 @@ public sealed class CompareCommand : Command<CompareSettings>
     public override int Execute(CommandContext context, CompareSettings s, CancellationToken cancellationToken)
     {
         var card = ModelDirectory.ReadCard(s.Teacher);
+        if (PhasedDmd.Data.TaskRegistry.TryFind(card.Task.Name) is PhasedDmd.Evaluation.IClassImageTask images)
+        {
+            if (s.Mixture is not null) throw new InputException($"--mixture: {images.Name} teachers are scored against the real test images, not a mixture");
+            var imageSettings = GridSettings(s, card);
+            var imageRows = ConsoleProgress.Run("compare", p => ClassImageComparison.Run(s.Teacher, imageSettings, s.Out, s.PerClass, p, w => Console.Error.WriteLine($"warning: {w}")));
+            AnsiConsole.WriteLine(ClassImageComparison.Markdown(images, imageRows));
+            AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.Combine(s.Out, "compare.md"))} and one grid picture per method");
+            return 0;
+        }
         if (PhasedDmd.Data.TaskRegistry.TryFind(card.Task.Name) is PhasedDmd.Evaluation.IPromptGridTask task)
         {
             if (s.Mixture is not null) throw new InputException($"--mixture: {task.Name} teachers are scored on their prompt grid, not against a mixture");
-            var grid = new ComparisonSettings
-            {
-                Seeds = s.Seeds,
-                IterationsPerPhase = s.IterationsPerPhase ?? Distillation.DistillConfig.ForTeacher(card).IterationsPerPhase,
-                Base = s.Config is null ? Distillation.DistillConfig.ForTeacher(card) : Json.Read<Distillation.DistillConfig>(s.Config, "config"),
-            };
-            foreach (var entry in PromptGridComparison.StandardEntries(grid, grid.Base)) entry.Config?.Validate();
+            var grid = GridSettings(s, card);
             var gridRows = ConsoleProgress.Run("compare", p => PromptGridComparison.Run(s.Teacher, grid, s.Out, p, w => Console.Error.WriteLine($"warning: {w}")));
             AnsiConsole.WriteLine(PromptGridComparison.Markdown(task, gridRows));
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.Combine(s.Out, "compare.md"))}");
@@ -81,5 +89,18 @@ public sealed class CompareCommand : Command<CompareSettings>
         AnsiConsole.WriteLine(MethodComparison.Markdown(rows));
         AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.Combine(s.Out, "compare.md"))}");
         return 0;
+    }
+
+    /// <summary>The settings of the five-row table (teacher, dmd, sgts, phased K = 2 and 4), every entry's config checked before any work.</summary>
+    private static ComparisonSettings GridSettings(CompareSettings s, ModelCard card)
+    {
+        var settings = new ComparisonSettings
+        {
+            Seeds = s.Seeds,
+            IterationsPerPhase = s.IterationsPerPhase ?? Distillation.DistillConfig.ForTeacher(card).IterationsPerPhase,
+            Base = s.Config is null ? Distillation.DistillConfig.ForTeacher(card) : Json.Read<Distillation.DistillConfig>(s.Config, "config"),
+        };
+        foreach (var entry in PromptGridComparison.StandardEntries(settings, settings.Base)) entry.Config?.Validate();
+        return settings;
     }
 }

@@ -1,3 +1,4 @@
+using PhasedDmd.Cli.Support;
 using PhasedDmd.Evaluation;
 using PhasedDmd.IO;
 using PhasedDmd.Sampling;
@@ -18,11 +19,11 @@ public sealed class EvalSettings : ModelSamplingSettings
     public string? Mixture { get; init; }
 
     [CommandOption("--encoder <DIR>")]
-    [System.ComponentModel.Description("glyphs/motion: the feature encoder for the diversity, composition and Fréchet measures (default assets/encoders/<task> when it exists; train one with train-encoder).")]
+    [System.ComponentModel.Description("glyphs/motion/fashion-mnist: the feature encoder for the diversity, composition and Fréchet measures (default assets/encoders/<task> when it exists; train one with train-encoder).")]
     public string? Encoder { get; init; }
 
     [CommandOption("--seeds <N>")]
-    [System.ComponentModel.Description("glyphs/motion/motion-free: seeds per prompt of the evaluation grid (default 8; 32 for motion-free). Seed row r uses noise seed --seed + r.")]
+    [System.ComponentModel.Description("glyphs/motion/motion-free: seeds per prompt of the evaluation grid (default 8; 32 for motion-free); fashion-mnist: samples per class (default 100). Seed row r uses noise seed --seed + r.")]
     public int? Seeds { get; init; }
 
     public override Spectre.Console.ValidationResult Validate()
@@ -43,6 +44,22 @@ public sealed class EvalCommand : Command<EvalSettings>
         var starts = settings.DenoisingCurve is { } spec ? ParseStartTimes(spec) : null;
         if (starts is not null && (card.Task.Name != "glyphs" || model.Network is null))
             throw new InputException("--denoising-curve: only for glyphs teachers (many-step models)");
+        if (PhasedDmd.Data.TaskRegistry.TryFind(card.Task.Name) is IClassImageTask images)
+        {
+            if (settings.Mixture is not null) throw new InputException($"--mixture: {images.Name} models are scored against the real test images, not a mixture");
+            if (starts is not null) throw new InputException("--denoising-curve: only for glyphs teachers");
+            using var evaluation = ClassImageEvaluation.Standard(images, settings.Seeds, settings.Encoder, "--encoder");
+            using var grid = ConsoleProgress.Run($"sampling {evaluation.PerClass} × {images.ClassNames.Count} classes", p => evaluation.Sample(model, options, (done, total) => p(new PhasedDmd.Training.JobProgress(done, total, "samples"))));
+            var report = evaluation.Report(grid, options.Seed);
+            AtomicFile.WriteAllText(settings.Out, report.ToJsonString(Json.MetricsOptions));
+            RenderClassImages(images, evaluation.PerClass, PromptGridEvaluation.Flatten(report));
+            var png = Path.ChangeExtension(settings.Out, ".png");
+            var shown = Math.Min(evaluation.PerClass, 8);
+            using (var top = grid[..(shown * images.ClassNames.Count)])
+                PhasedDmd.Plotting.ImageGrid.Save(png, top, shown, images.ClassNames.Count, images.ClassNames, zoom: 3);
+            AnsiConsole.MarkupLine($"wrote {Markup.Escape(settings.Out)} and {Markup.Escape(png)} (the first {shown} seeds)");
+            return 0;
+        }
         if (PhasedDmd.Data.TaskRegistry.TryFind(card.Task.Name) is PhasedDmd.Evaluation.IPromptGridTask task)
         {
             if (settings.Mixture is not null) throw new InputException($"--mixture: {task.Name} models are scored on their prompt grid, not against a mixture");
@@ -93,6 +110,25 @@ public sealed class EvalCommand : Command<EvalSettings>
         table.AddRow("mean log-likelihood", $"{m.MeanLogLikelihood:F3}");
         AnsiConsole.Write(table);
     }
+
+    /// <summary>The measures of a class grid beside the data's own level (real training images against the same test images).</summary>
+    public static void RenderClassImages(IClassImageTask task, int perClass, IReadOnlyDictionary<string, double> flat)
+    {
+        double V(string key) => flat.GetValueOrDefault(key, double.NaN);
+        var t = new Table().Title($"{task.Name}: {perClass} samples × {task.ClassNames.Count} classes, against as many test images")
+            .AddColumn("measure").AddColumn(new TableColumn("model").RightAligned()).AddColumn(new TableColumn("real train images").RightAligned());
+        foreach (var (label, key, format) in ClassImageRows)
+            t.AddRow(label, V(key).ToString(format, System.Globalization.CultureInfo.InvariantCulture), V($"data.{key}").ToString(format, System.Globalization.CultureInfo.InvariantCulture));
+        AnsiConsole.Write(t);
+    }
+
+    /// <summary>The rows of a class-grid evaluation: label, JSON key, number format.</summary>
+    public static readonly IReadOnlyList<(string Label, string Key, string Format)> ClassImageRows =
+    [
+        ("Fréchet distance (classifier features), ↓", "frechet_distance", "F2"), ("class accuracy, ↑", "class_accuracy", "F3"),
+        ("precision (k-NN manifold), ↑", "precision", "F3"), ("recall (k-NN manifold), ↑", "recall", "F3"),
+        ("intra-class cosine, ↓ more diverse", "intra_class_cosine", "F3"), ("intra-class perceptual distance, ↑ more diverse", "intra_class_perceptual", "F3"),
+    ];
 
     /// <summary>The encoder's rows; <paramref name="v"/> reads a flattened measure, null when there is no encoder.</summary>
     private static void AddFeatureRows(Table t, Func<string, double>? v)

@@ -52,6 +52,10 @@ public sealed class ImportTeacherSettings : CommandSettings
     [Description("Steps of the teacher's own sampling (default 40; Euler, or DDIM on a discrete VP schedule).")]
     public int Steps { get; init; } = 40;
 
+    [CommandOption("--task <NAME>")]
+    [Description("The registered task whose data the module was trained on, so that eval, compare and demo measure it against that data (fashion-mnist: a class-conditional [[1, 28, 28]] model whose names file names the ten classes). Default: imported (no data; eval --mixture scores point models).")]
+    public string? Task { get; init; }
+
     [CommandOption("--out <DIR>")]
     [Description("Output model directory (must not hold a model).")]
     public string Out { get; init; } = "";
@@ -71,11 +75,11 @@ public sealed class ImportTeacherCommand : Command<ImportTeacherSettings>
         var card = TorchScriptImport.Import(new TorchScriptImportOptions
         {
             TorchScript = s.TorchScript, Prediction = s.Prediction, SampleShape = shape, TimeScale = s.TimeScale, Schedule = s.Schedule,
-            SchedulerConfig = s.SchedulerConfig, Shift = s.Shift, Steps = s.Steps, Cfg = s.Cfg, Conditions = s.Conditions, Names = s.Names,
+            SchedulerConfig = s.SchedulerConfig, Shift = s.Shift, Steps = s.Steps, Cfg = s.Cfg, Conditions = s.Conditions, Names = s.Names, Task = s.Task,
         }, s.Out);
         var conditional = s.Conditions is null ? "" : $", conditional, CFG {s.Cfg}";
         var prediction = Diffusion.Predictions.Name(card.Network.Output);
-        AnsiConsole.MarkupLine("[green]teacher imported[/] to " + Markup.Escape($"{s.Out} ({prediction} prediction, {card.Schedule} schedule, sample shape [{string.Join(", ", card.Network.SampleShape)}]{conditional}, {card.Sampling.Steps} {card.Sampling.Solver} steps)"));
+        AnsiConsole.MarkupLine("[green]teacher imported[/] to " + Markup.Escape($"{s.Out} (task {card.Task.Name}, {prediction} prediction, {card.Schedule} schedule, sample shape [{string.Join(", ", card.Network.SampleShape)}]{conditional}, {card.Sampling.Steps} {card.Sampling.Solver} steps)"));
         return 0;
     }
 }

@@ -60,7 +60,7 @@ public sealed class SampleSettings : ModelSamplingSettings
     public string[]? Prompts { get; init; }
 
     [CommandOption("--seeds <N>")]
-    [Description("Rows of the image grid: one seed per row, the same noise for every prompt (default 4).")]
+    [Description("Rows of the image grid: one seed per row, the same noise for every prompt (default 4; 8 for an imported image model, whose --n it is).")]
     public int? Seeds { get; init; }
 
     [CommandOption("--columns <N>")]
@@ -84,6 +84,11 @@ public sealed class SampleCommand : Command<SampleSettings>
         }
         using var noise = settings.Noise is { } file ? NoiseCsv.Read(file, card.Network.SampleShape) : null;
         var rows = ConditionRows(model, settings.Prompts);
+        if (IsImage(card.Network.SampleShape))
+        {
+            WriteImages(model, settings, options, noise, rows);
+            return 0;
+        }
         using (var samples = rows is not null ? ModelSampling.SamplePrompts(model, rows, noise, options)
                              : noise is null ? ModelSampling.Sample(model, options) : ModelSampling.SampleFrom(model, noise, options))
         {
@@ -97,6 +102,45 @@ public sealed class SampleCommand : Command<SampleSettings>
             AnsiConsole.MarkupLine($"wrote {points.GetLength(0)} samples to {Markup.Escape(settings.Out)}" + (png is null ? "" : $" and {Markup.Escape(png)}"));
         }
         return 0;
+    }
+
+    /// <summary>Whether samples of this shape are images: [C, H, W] with 1 (grey) or 3 (RGB) channels.</summary>
+    private static bool IsImage(long[] shape) => shape is [1 or 3, > 1, > 1];
+
+    /// <summary>
+    /// An image model (imported from PyTorch, e.g. fashion-mnist): the flattened samples as CSV (for a model with a conditions file,
+    /// --n samples of each class in turn, as for point models) and a PNG grid, rows = seeds and, with a conditions file, columns =
+    /// its classes by name (every class unless --prompt chooses), each row on one noise. --n (default --seeds, or 8) is the number of seeds.
+    /// </summary>
+    private static void WriteImages(LoadedModel model, SampleSettings settings, SampleOptions options, Tensor? noise, int[]? rows)
+    {
+        var seeds = noise is not null ? (int)noise.shape[0] : settings.N ?? settings.Seeds ?? 8;
+        if (seeds < 1) throw new InputException($"--seeds: must be ≥ 1 (got {seeds})");
+        options = options with { N = seeds };
+        if (rows is null && IConditionSource.For(model.Card, model.IsConditional) is FileConditions source)
+            using (source) rows = [.. Enumerable.Range(0, source.File.Count)];
+        var png = settings.Out.EndsWith(".png", StringComparison.OrdinalIgnoreCase) ? settings.Out : Path.ChangeExtension(settings.Out, ".png");
+        var csv = png == settings.Out ? Path.ChangeExtension(settings.Out, ".csv") : settings.Out;
+        using var scope = NewDisposeScope();
+        Tensor samples, grid;
+        int columns;
+        string[]? titles = null;
+        if (rows is not null)
+        {
+            samples = ModelSampling.SamplePrompts(model, rows, noise, options);   // class blocks, as for point models
+            grid = samples.view([rows.Length, seeds, .. model.Card.Network.SampleShape]).transpose(0, 1).reshape(samples.shape);
+            columns = rows.Length;
+            titles = PromptNames(model, rows);
+        }
+        else
+        {
+            samples = grid = noise is null ? ModelSampling.Sample(model, options) : ModelSampling.SampleFrom(model, noise, options);
+            columns = Math.Min(8, seeds);
+        }
+        WriteCsv(csv, TensorExport.ToMatrix(samples));
+        var shownRows = Math.Min(32, (int)(grid.shape[0] / columns));
+        ImageGrid.Save(png, grid[..(shownRows * columns)], shownRows, columns, titles, zoom: 3);
+        AnsiConsole.MarkupLine($"wrote {grid.shape[0]} images to {Markup.Escape(csv)} (flattened) and a {shownRows}×{columns} grid to {Markup.Escape(png)}");
     }
 
     /// <summary>The rows of a conditions file the --prompt values name (by name or index; comma-separated lists allowed), or null without --prompt.</summary>

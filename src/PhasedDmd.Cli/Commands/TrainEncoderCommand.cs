@@ -9,7 +9,7 @@ namespace PhasedDmd.Cli.Commands;
 public sealed class TrainEncoderSettings : CommandSettings
 {
     [CommandOption("--task <TASK>")]
-    [Description("glyphs or motion.")]
+    [Description("glyphs, motion or fashion-mnist.")]
     public string Task { get; init; } = "";
 
     [CommandOption("--iterations <N>")]
@@ -32,7 +32,7 @@ public sealed class TrainEncoderSettings : CommandSettings
 
     public override ValidationResult Validate()
         => string.IsNullOrWhiteSpace(Out) ? ValidationResult.Error("--out DIR is required")
-         : string.IsNullOrWhiteSpace(Task) ? ValidationResult.Error("--task glyphs|motion is required")
+         : string.IsNullOrWhiteSpace(Task) ? ValidationResult.Error("--task glyphs|motion|fashion-mnist is required")
          : ValidationResult.Success();
 }
 
@@ -51,7 +51,7 @@ public sealed class TrainEncoderCommand : Command<TrainEncoderSettings>
         };
         EncoderSpec.ForTask(config.Task);   // an unknown task is an input error before anything is written
         var card = ConsoleProgress.Run($"train-encoder {config.Task}", p => EncoderTraining.Train(config, settings.Out, p, cancellationToken));
-        var table = new Table().Title($"held-out real samples (1024), {card.Seconds:F0} s").AddColumn("attribute").AddColumn(new TableColumn("accuracy / RMSE").RightAligned());
+        var table = new Table().Title($"held-out real samples (a test split where the task has one), {card.Seconds:F0} s").AddColumn("attribute").AddColumn(new TableColumn("accuracy / RMSE").RightAligned());
         foreach (var (name, acc) in card.HeldOutAccuracy) table.AddRow(name, $"{acc:F3}");
         foreach (var (name, rmse) in card.HeldOutRmse) table.AddRow($"{name} (normalised RMSE)", $"{rmse:F3}");
         AnsiConsole.Write(table);

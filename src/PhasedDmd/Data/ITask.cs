@@ -17,4 +17,10 @@ public interface ITask
 
     /// <summary>The prompts, vocabulary and data of a text-conditioned task; null for a task on points.</summary>
     IProceduralTask? Procedural => null;
+
+    /// <summary>
+    /// Whether a model imported from TorchScript (<c>import-teacher --task NAME</c>) with these samples and condition names can be
+    /// measured as this task: null when it can, else the reason. Only tasks made for imported models accept them.
+    /// </summary>
+    string? CheckImported(long[] sampleShape, IReadOnlyList<string>? conditionNames) => $"task '{Name}' does not take imported models";
 }

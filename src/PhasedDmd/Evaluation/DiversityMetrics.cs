@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -86,11 +87,29 @@ public static class DiversityMetrics
         using var scope = torch.NewDisposeScope();
         var (muA, covA) = Moments(a.to(ScalarType.Float64));
         var (muB, covB) = Moments(b.to(ScalarType.Float64));
-        var rootA = SymmetricSqrt(covA);
-        var middle = rootA.matmul(covB).matmul(rootA);
-        var traceRoot = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0).sqrt().sum();
+        Tensor traceRoot;
+        try
+        {
+            traceRoot = TraceRoot(covA, covB);
+        }
+        catch (ExternalException) when (a.shape[0] <= a.shape[1] || b.shape[0] <= b.shape[1])
+        {
+            // Fewer samples than dimensions: the covariances are singular, with many zero eigenvalues, on which LAPACK's
+            // eigensolver can fail to converge. A ridge of 1e-10 × the mean variance (as pytorch-fid adds to a singular product)
+            // changes the distance by far less than its sampling error.
+            var ridge = torch.eye(covA.shape[0], dtype: ScalarType.Float64) * (1e-10 * (covA.trace() + covB.trace()).item<double>() / (2 * covA.shape[0]));
+            traceRoot = TraceRoot(covA + ridge, covB + ridge);
+        }
         var value = (muA - muB).square().sum() + covA.trace() + covB.trace() - 2 * traceRoot;
         return Math.Max(0, value.item<double>());
+    }
+
+    /// <summary>Tr (Σa^½ Σb Σa^½)^½.</summary>
+    private static Tensor TraceRoot(Tensor covA, Tensor covB)
+    {
+        var rootA = SymmetricSqrt(covA);
+        var middle = rootA.matmul(covB).matmul(rootA);
+        return torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0).sqrt().sum();
     }
 
     private static (Tensor Mean, Tensor Cov) Moments(Tensor x)

@@ -1,3 +1,4 @@
+using PhasedDmd.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,7 +25,7 @@ public sealed record EncoderMetrics(
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var task = encoder.Spec.Definition;
+        var task = TaskRegistry.Find<IPromptGridTask>(encoder.Spec.Task, "prompt-grid evaluation");
         var real = task.RealGrid(prompts, seeds, seed);
         var x = samples.to(ScalarType.Float32).cpu();
         var e = encoder.forward(x);

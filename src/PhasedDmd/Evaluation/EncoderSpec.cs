@@ -15,15 +15,15 @@ public sealed record EncoderSpec(string Task, int InChannels, int[] Categories, 
 
     public int Regressions => RegressionNames.Length;
 
-    /// <summary>The tasks a feature encoder can be trained for: those that give one (<see cref="IPromptGridTask.Encoder"/>).</summary>
-    public static IReadOnlyList<IPromptGridTask> Tasks => [.. TaskRegistry.All.OfType<IPromptGridTask>().Where(t => t.Encoder is not null)];
+    /// <summary>The tasks a feature encoder can be trained for: those that give one (<see cref="IEncoderTask.Encoder"/>).</summary>
+    public static IReadOnlyList<IEncoderTask> Tasks => [.. TaskRegistry.All.OfType<IEncoderTask>().Where(t => t.Encoder is not null)];
 
     /// <summary>The encoder of a task: trained to predict everything the sample's truth records.</summary>
     public static EncoderSpec ForTask(string task)
-        => (TaskRegistry.TryFind(task) as IPromptGridTask)?.Encoder
-           ?? throw new InputException($"task: encoders exist for {string.Join(" and ", Tasks.Select(t => t.Name))} (got '{task}')");
+        => (TaskRegistry.TryFind(task) as IEncoderTask)?.Encoder
+           ?? throw new InputException($"task: encoders exist for {string.Join(", ", Tasks.Select(t => t.Name))} (got '{task}')");
 
     /// <summary>The task whose samples this encoder reads.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public IPromptGridTask Definition => TaskRegistry.Find<IPromptGridTask>(Task, "prompt-grid evaluation");
+    public IEncoderTask Definition => TaskRegistry.Find<IEncoderTask>(Task, "feature encoder");
 }

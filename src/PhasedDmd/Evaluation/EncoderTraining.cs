@@ -31,7 +31,8 @@ public static class EncoderTraining
             loss = loss + nn.functional.cross_entropy(output[.., offset..(offset + k)], categories[.., h]);
             offset += k;
         }
-        return loss + nn.functional.mse_loss(output[.., offset..], regressions) * encoder.Spec.Regressions;
+        return encoder.Spec.Regressions == 0 ? loss   // the mean of an empty error would be NaN
+             : loss + nn.functional.mse_loss(output[.., offset..], regressions) * encoder.Spec.Regressions;
     }
 
     public static EncoderCard Train(EncoderTrainingConfig config, string outDir, Action<JobProgress>? progress = null, CancellationToken cancel = default)
@@ -59,7 +60,7 @@ public static class EncoderTraining
                 var noisy = x + level * torch.randn(x.shape, generator: generator);
                 var loss = Loss(encoder, noisy, cats, regs);
                 optimizer.zero_grad();
-                loss.backward();
+                Models.OneDnn.Backward(loss);
                 optimizer.step();
                 if (it % 50 == 0 || it == config.Iterations)
                 {
@@ -78,14 +79,14 @@ public static class EncoderTraining
         return card;
     }
 
-    /// <summary>Accuracy of every categorical head and RMSE of every regression (in the normalised units) on fresh real samples.</summary>
+    /// <summary>Accuracy of every categorical head and RMSE of every regression (in the normalised units) on held-out real samples (<see cref="IEncoderTask.EncoderValidation"/>).</summary>
     public static (Dictionary<string, double> Accuracy, Dictionary<string, double> Rmse) Validate(FeatureEncoder encoder, int n, int seed)
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         using var generator = Runtime.NewGenerator(seed);
-        var (x, cats, regs) = encoder.Spec.Definition.EncoderBatch(n, generator);
-        var output = encoder.Heads(encoder.forward(x));
+        var (x, cats, regs) = encoder.Spec.Definition.EncoderValidation(n, generator);
+        var output = torch.cat(x.split(1024).Select(chunk => encoder.Heads(encoder.forward(chunk))).ToArray());   // a test split may hold thousands
         var accuracy = new Dictionary<string, double>();
         var offset = 0;
         for (var h = 0; h < encoder.Spec.Categories.Length; h++)

@@ -7,9 +7,9 @@ namespace PhasedDmd.Evaluation;
 /// <summary>
 /// A text-conditioned task as its evaluation sees it (<see cref="PromptGridEvaluation"/>): a model is sampled on the
 /// task's evaluation prompts × seeds and scored by the task's own reader (<see cref="Measure"/>), against real samples of
-/// the same prompts (<see cref="RealGrid"/>), and by a feature encoder when the task has one (<see cref="Encoder"/>).
+/// the same prompts (<see cref="RealGrid"/>), and by a feature encoder when the task has one (<see cref="IEncoderTask.Encoder"/>).
 /// </summary>
-public interface IPromptGridTask : ITask
+public interface IPromptGridTask : IEncoderTask
 {
     /// <summary>The data: prompts, vocabulary, sample shape and the generator of training examples.</summary>
     IProceduralTask Data { get; }
@@ -35,11 +35,6 @@ public interface IPromptGridTask : ITask
     /// <summary>The accuracy the fidelity claim of Fig. 5 reads, and its name in the claim.</summary>
     (string Key, string Name) Fidelity { get; }
 
-    /// <summary>The feature encoder's shape for this task (what it is trained to predict), or null when the task has none.</summary>
-    EncoderSpec? Encoder { get; }
-
-    /// <summary>A batch of real samples with the encoder's targets: categorical indices [N, heads] and normalised regressions [N, r].</summary>
-    (Tensor X, Tensor Categories, Tensor Regressions) EncoderBatch(int n, Generator generator);
 }
 
 /// <summary>What every prompt-grid task derives from its data.</summary>

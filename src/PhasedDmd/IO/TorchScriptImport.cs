@@ -25,6 +25,11 @@ public sealed record TorchScriptImportOptions
     public string? Conditions { get; init; }
     /// <summary>A text file naming the conditions' rows, one per line (optional).</summary>
     public string? Names { get; init; }
+    /// <summary>
+    /// The registered task the model is measured as (e.g. <c>fashion-mnist</c>, whose evaluation knows the real data); null:
+    /// <c>imported</c>, a task with no data of its own (scored against a mixture given to <c>eval --mixture</c>).
+    /// </summary>
+    public string? Task { get; init; }
     /// <summary>SHA-256 of the imported file (filled in by the import).</summary>
     public string? Sha256 { get; init; }
 
@@ -60,6 +65,8 @@ public sealed record TorchScriptImportOptions
 public static class TorchScriptImport
 {
     public const string ImportFile = "import.json";
+    /// <summary>The task recorded when none is named: data the project does not know.</summary>
+    public const string DefaultTask = "imported";
 
     public static ModelCard Import(TorchScriptImportOptions o, string outDir)
     {
@@ -74,10 +81,17 @@ public static class TorchScriptImport
         if (!(o.Cfg >= 0) || !double.IsFinite(o.Cfg)) throw new InputException($"cfg: must be ≥ 0 (got {o.Cfg})");
         if (o.Conditions is null && o.Cfg != 1) throw new InputException($"cfg: an unconditional teacher samples without guidance (got {o.Cfg}); guidance needs --conditions");
         if (o.Conditions is null && o.Names is not null) throw new InputException("names: names the rows of a conditions file; give --conditions too");
+        IReadOnlyList<string>? names = null;
         if (o.Conditions is not null)
             using (var conditions = ConditionsFile.Load(o.Conditions, o.Names))
+            {
                 if (o.Cfg != 1 && conditions.Null is null)
                     throw new InputException($"cfg: guidance {o.Cfg} needs the unconditional condition, and {o.Conditions} has no '{ConditionsFile.NullKey}' row");
+                names = conditions.HasNames ? conditions.Names : null;
+            }
+        var task = o.Task ?? DefaultTask;
+        if (task != DefaultTask && Data.TaskRegistry.Find(task).CheckImported(o.SampleShape, names) is { } refused)
+            throw new InputException($"task: {refused}");
         try { Diffusion.NoiseSchedule.FromName(schedule); }
         catch (ArgumentException e) { throw new InputException($"schedule: {e.Message}"); }
 
@@ -97,7 +111,7 @@ public static class TorchScriptImport
         {
             Role = "teacher",
             Schedule = schedule,
-            Task = new TaskSpec("imported"),
+            Task = new TaskSpec(task),
             Network = network,
             Sampling = new SamplingDefaults(o.Steps, solver, o.Cfg, shift),
         };

@@ -14,7 +14,8 @@ internal static class BuiltInTasks
     internal static void Register()
     {
         foreach (var task in (ITask[])[PointTask.Gmm1d, PointTask.Ring8, PointTask.Grid9, PointTask.UserMixture,
-                                       new GlyphsDefinition(), new MotionDefinition(), new FreeMotionDefinition(), ImportedTask.Instance])
+                                       new GlyphsDefinition(), new MotionDefinition(), new FreeMotionDefinition(), new FashionMnistDefinition(),
+                                       ImportedTask.Instance])
             TaskRegistry.Register(task);
     }
 }

@@ -152,7 +152,7 @@ public class CliTests(TinyTeacherFixture teacher) : IClassFixture<TinyTeacherFix
         { ["train-teacher", "--task", "glyphs", "--data-std", "-1", "--out", "OUT"], "dataStd: must be 0 (off) or positive" },
         { ["eval", "--model", "MODEL", "--denoising-curve", "0.5,2", "--out", "OUT"], "start times must be in (0, 1]" },
         { ["eval", "--model", "MODEL", "--denoising-curve", "0.5", "--out", "OUT"], "only for glyphs teachers" },
-        { ["train-encoder", "--task", "ring8", "--out", "OUT"], "encoders exist for glyphs and motion" },
+        { ["train-encoder", "--task", "ring8", "--out", "OUT"], "encoders exist for glyphs, motion, fashion-mnist" },
         { ["train-encoder", "--task", "glyphs", "--iterations", "0", "--out", "OUT"], "iterations ≥ 1" },
         { ["train-encoder", "--task", "glyphs", "--out", "MODEL"], "already holds a model" },
     };

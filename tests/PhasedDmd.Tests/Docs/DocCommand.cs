@@ -133,6 +133,7 @@ internal static partial class DocCommand
         {
             (_, "method") => [.. DistillationMethod.All.Select(m => m.Name)],
             ("train-encoder", "task") => [.. EncoderSpec.Tasks.Select(t => t.Name)],
+            ("import-teacher", "task") => [.. TaskRegistry.All.Select(t => t.Name)],   // which ones take the model, the import checks
             (_, "task") => [.. TaskRegistry.All.OfType<PhasedDmd.Training.ITeacherTask>().Where(t => t.HasTrainingData).Select(t => t.Name)],
             (_, "prediction") => ["velocity", "x0", "epsilon", "v_prediction"],
             ("sample" or "eval", "solver") => ["euler", "heun", "ddim"],

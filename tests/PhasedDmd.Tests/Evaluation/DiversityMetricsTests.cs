@@ -83,6 +83,20 @@ public class DiversityMetricsTests
     }
 
     [Fact]
+    public void The_frechet_distance_of_fewer_samples_than_dimensions_is_still_the_shift()
+    {
+        // 80 embeddings in 128 dimensions (an 8-seed class grid): singular covariances with 48 zero eigenvalues, on which
+        // LAPACK's eigensolver can fail. A shift by m keeps the covariance, so the distance is ‖m‖² = 0.25 · 128 = 32.
+        manual_seed(17);
+        using var low = randn(80, 16, dtype: ScalarType.Float64).matmul(randn(16, 128, dtype: ScalarType.Float64));   // rank 16
+        foreach (var a in new[] { randn(80, 128, dtype: ScalarType.Float64), low })
+        {
+            Assert.Equal(32.0, DiversityMetrics.FrechetDistance(a, a + 0.5), 3);
+            Assert.True(DiversityMetrics.FrechetDistance(a, a) < 1e-3);
+        }
+    }
+
+    [Fact]
     public void The_frechet_distance_is_right_for_non_commuting_covariances()
     {
         // 2-D: Tr (Σa^½ Σb Σa^½)^½ = √(tr(Σa Σb) + 2√(det Σa · det Σb)), since the two eigenvalues

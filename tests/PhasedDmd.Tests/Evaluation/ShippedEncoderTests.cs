@@ -24,7 +24,7 @@ public class ShippedEncoderTests
 
             // identical seeds are maximally similar in its embedding; real samples of a prompt are not
             var prompts = task == "glyphs" ? new PhasedDmd.Data.GlyphsTask().EvaluationPrompts : new PhasedDmd.Data.MotionTask().EvaluationPrompts;
-            using var real = card.Spec.Definition.RealGrid(prompts, 8, seed: 1);
+            using var real = ((IPromptGridTask)card.Spec.Definition).RealGrid(prompts, 8, seed: 1);
             var m = EncoderMetrics.Evaluate(encoder, real, prompts, 8, seed: 1);
             Assert.True(m.FeatureCosine < 0.99, $"{m.FeatureCosine}");
             // two independent real grids are closer to each other than a real grid is to one with

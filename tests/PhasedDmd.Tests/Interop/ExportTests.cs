@@ -212,7 +212,7 @@ public class ExportTests(ExportFixture fixture, Xunit.Abstractions.ITestOutputHe
         Assert.Contains("this student is unconditional", output);
     }
 
-    private static (int Code, string Output) RunPython(string script, string[] args)
+    internal static (int Code, string Output) RunPython(string script, string[] args)
     {
         var info = new ProcessStartInfo(PythonTorchFactAttribute.Python) { RedirectStandardError = true, RedirectStandardOutput = true };
         info.ArgumentList.Add(script);
