@@ -38,6 +38,7 @@ public static class OneDnn
 
     private static readonly Lock Gate = new();
     private static int offScopes;
+    private static bool nnpackWasEnabled;
     private static readonly Lazy<IntPtr> Context = new(() =>
     {
         try { return GlobalContext(); }
@@ -60,13 +61,19 @@ public static class OneDnn
     /// <summary><see cref="Backward"/> as an extension.</summary>
     public static void BackwardWithoutOneDnn(this Tensor loss) => Backward(loss);
 
-    /// <summary>Turns oneDNN off until the scope ends (counted, so nested and concurrent scopes keep it off until the last one ends).</summary>
+    /// <summary>Turns oneDNN (and NNPACK) off until the scope ends (counted, so nested and concurrent scopes keep it off until the last one ends).</summary>
     public static Scope Off()
     {
         if (Context.Value == IntPtr.Zero) return default;
         lock (Gate)
         {
-            if (offScopes++ == 0) SetUserEnabledMkldnn(Context.Value, false);
+            if (offScopes++ == 0)
+            {
+                SetUserEnabledMkldnn(Context.Value, false);
+                // Without oneDNN libtorch would try NNPACK next, which on CPUs it does not support prints a warning on every backward pass.
+                nnpackWasEnabled = UserEnabledNnpack(Context.Value);
+                SetUserEnabledNnpack(Context.Value, false);
+            }
         }
         return new Scope(true);
     }
@@ -79,7 +86,11 @@ public static class OneDnn
             if (!active) return;
             lock (Gate)
             {
-                if (--offScopes == 0) SetUserEnabledMkldnn(Context.Value, true);
+                if (--offScopes == 0)
+                {
+                    SetUserEnabledMkldnn(Context.Value, true);
+                    SetUserEnabledNnpack(Context.Value, nnpackWasEnabled);
+                }
             }
         }
     }
@@ -93,6 +104,13 @@ public static class OneDnn
     [DllImport("libtorch_cpu", EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
     [return: MarshalAs(UnmanagedType.I1)]
     private static extern bool UserEnabledMkldnn(IntPtr context);
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+    private static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.I1)] bool enabled);
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZNK2at7Context17userEnabledNNPACKEv")]
+    [return: MarshalAs(UnmanagedType.I1)]
+    private static extern bool UserEnabledNnpack(IntPtr context);
 
     [DllImport("libc", EntryPoint = "setenv")]
     private static extern int SetEnv(string name, string value, int overwrite);
