@@ -38,7 +38,7 @@ public static class OneDnn
 
     private static readonly Lock Gate = new();
     private static int offScopes;
-    private static bool nnpackWasEnabled;
+    private static bool nnpackWasEnabled, mkldnnWasEnabled;
     private static readonly Lazy<IntPtr> Context = new(() =>
     {
         try { return GlobalContext(); }
@@ -69,6 +69,7 @@ public static class OneDnn
         {
             if (offScopes++ == 0)
             {
+                mkldnnWasEnabled = UserEnabledMkldnn(Context.Value);
                 SetUserEnabledMkldnn(Context.Value, false);
                 // Without oneDNN libtorch would try NNPACK next, which on CPUs it does not support prints a warning on every backward pass.
                 nnpackWasEnabled = UserEnabledNnpack(Context.Value);
@@ -88,7 +89,7 @@ public static class OneDnn
             {
                 if (--offScopes == 0)
                 {
-                    SetUserEnabledMkldnn(Context.Value, true);
+                    SetUserEnabledMkldnn(Context.Value, mkldnnWasEnabled);
                     SetUserEnabledNnpack(Context.Value, nnpackWasEnabled);
                 }
             }
