@@ -23,6 +23,11 @@ internal static partial class CliReference
         foreach (var type in chain)
             foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly))
             {
+                if (p.GetCustomAttribute<CommandArgumentAttribute>() is { } argument)
+                {
+                    options.Add((argument.IsRequired ? $"<{argument.ValueName}>" : $"[{argument.ValueName}]", Markup.Remove(p.GetCustomAttribute<DescriptionAttribute>()?.Description ?? "")));
+                    continue;
+                }
                 if (p.GetCustomAttribute<CommandOptionAttribute>() is not { IsHidden: false } option) continue;
                 var names = option.ShortNames.Select(n => "-" + n).Concat(option.LongNames.Take(1).Select(n => "--" + n));   // help shows the first long name
                 var value = option.ValueName is { } v ? $" <{v}>" : "";

@@ -207,8 +207,9 @@ public static class Demo
         return entries;
     }
 
+    /// <summary>The teacher's defaults without the validation monitor (the demo measures every student when it is done, and times the methods).</summary>
     private static DistillConfig ImageBase(string teacherDir, DemoConfig config)
-        => DistillConfig.ForTeacher(ModelDirectory.ReadCard(teacherDir)) with { Seed = config.Seed, Threads = config.Threads, Device = config.Device };
+        => DistillConfig.ForTeacher(ModelDirectory.ReadCard(teacherDir)) with { Seed = config.Seed, Threads = config.Threads, Device = config.Device, ValidateEvery = 0 };
 
     /// <summary>Trains a teacher beside its final place and moves it in only when complete; returns the wall time.</summary>
     private static double TrainTeacher(TeacherConfig config, string dir, Action<JobProgress> progress)

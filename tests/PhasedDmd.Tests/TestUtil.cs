@@ -86,10 +86,15 @@ internal static class TestUtil
     }
 }
 
-/// <summary>Runs the library's module initializers (the oneDNN cap among them) before any test can run a convolution.</summary>
+/// <summary>Runs the library's module initializers (the oneDNN cap among them) before any test can run a convolution, and points the cache at a fresh folder.</summary>
 internal static class LibraryFirst
 {
     [System.Runtime.CompilerServices.ModuleInitializer]
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "a test may use TorchSharp before it touches the library")]
-    internal static void Load() => System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(typeof(PhasedDmd.Models.OneDnn).Module.ModuleHandle);
+    internal static void Load()
+    {
+        System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(typeof(PhasedDmd.Models.OneDnn).Module.ModuleHandle);
+        // The validation monitor's cache of teacher samples: one fresh folder per test run (and its child processes), never the user's.
+        Environment.SetEnvironmentVariable("PHASED_DMD_CACHE", TestUtil.TempDir("pdmd-cache"));
+    }
 }

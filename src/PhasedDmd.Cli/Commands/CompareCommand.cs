@@ -75,7 +75,7 @@ public sealed class CompareCommand : Command<CompareSettings>
         if (card.Task.Mixture is null && s.Mixture is null)
             throw new InputException($"--teacher: task '{card.Task.Name}' has no exact distribution to compare with; give one with --mixture FILE");
         if (s.Mixture is not null) PhasedDmd.Data.GaussianMixture.Load(s.Mixture);   // a malformed file fails before any training
-        var baseConfig = s.Config is null ? Distillation.DistillConfig.ForTeacher(card) : Json.Read<Distillation.DistillConfig>(s.Config, "config");
+        var baseConfig = s.Config is null ? Defaults(card) : Json.Read<Distillation.DistillConfig>(s.Config, "config");
         var settings = new ComparisonSettings
         {
             MixtureFile = s.Mixture is null ? null : Path.GetFullPath(s.Mixture),
@@ -91,6 +91,9 @@ public sealed class CompareCommand : Command<CompareSettings>
         return 0;
     }
 
+    /// <summary>The teacher's distillation defaults without the validation monitor: a comparison measures every student when it is done, and times the methods.</summary>
+    private static Distillation.DistillConfig Defaults(ModelCard card) => Distillation.DistillConfig.ForTeacher(card) with { ValidateEvery = 0 };
+
     /// <summary>The settings of the five-row table (teacher, dmd, sgts, phased K = 2 and 4), every entry's config checked before any work.</summary>
     private static ComparisonSettings GridSettings(CompareSettings s, ModelCard card)
     {
@@ -98,7 +101,7 @@ public sealed class CompareCommand : Command<CompareSettings>
         {
             Seeds = s.Seeds,
             IterationsPerPhase = s.IterationsPerPhase ?? Distillation.DistillConfig.ForTeacher(card).IterationsPerPhase,
-            Base = s.Config is null ? Distillation.DistillConfig.ForTeacher(card) : Json.Read<Distillation.DistillConfig>(s.Config, "config"),
+            Base = s.Config is null ? Defaults(card) : Json.Read<Distillation.DistillConfig>(s.Config, "config"),
         };
         foreach (var entry in PromptGridComparison.StandardEntries(settings, settings.Base)) entry.Config?.Validate();
         return settings;

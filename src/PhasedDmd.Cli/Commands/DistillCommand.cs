@@ -98,6 +98,18 @@ public sealed class DistillSettings : ResumableRunSettings
     [Description("Generator EMA decay, 0 = off (default 0.99).")]
     public double? Ema { get; init; }
 
+    [CommandOption("--validate-every <N>"), ConfigKey("validateEvery")]
+    [Description("Validate the student against the teacher's samples every N updates, at every phase end and before training; 0 = off (default: a fifth of a phase, see --print-config). Logged to train_log.csv as val_* columns; see docs/monitoring.md.")]
+    public int? ValidateEvery { get; init; }
+
+    [CommandOption("--validation-samples <V>"), ConfigKey("validationSamples")]
+    [Description("Size of the validation set: teacher samples drawn once at the start of the run (default 256).")]
+    public int? ValidationSamples { get; init; }
+
+    [CommandOption("--keep-best"), ConfigKey("keepBest")]
+    [Description("Keep the student of the lowest validation distance (val_swd) in the last phase in OUT/best beside the final one.")]
+    public bool? KeepBest { get; init; }
+
     [CommandOption("--init-from <DIR>"), ConfigKey("initFrom")]
     [Description("Continue from a student: phases before --start-phase are loaded from it and frozen; the later experts start afresh from the teacher.")]
     public string? InitFrom { get; init; }
@@ -124,7 +136,10 @@ public sealed class DistillSettings : ResumableRunSettings
             return ConfigOverlay.Apply(Json.Read<DistillConfig>(Path.Combine(Resume, ModelDirectory.RunConfigFile), "saved config of the run to resume"), this, Set);
         var defaults = DistillConfig.ForTeacher(ModelDirectory.ReadTeacherCard(Teacher, "--teacher"));
         var method = ConfigOverlay.Apply(defaults, this, Set).Method;   // --method or --set method=…
-        return ConfigOverlay.Apply(DistillationMethod.Find(method).Shape(defaults), this, Set);
+        var config = ConfigOverlay.Apply(DistillationMethod.Find(method).Shape(defaults), this, Set);
+        // The default validation interval follows the phase length the user chose.
+        var validationGiven = ValidateEvery is not null || (Set ?? []).Any(s => s.TrimStart().StartsWith("validateEvery", StringComparison.Ordinal));
+        return validationGiven ? config : config with { ValidateEvery = DistillConfig.DefaultValidateEvery(config.IterationsPerPhase) };
     }
 }
 
@@ -153,6 +168,7 @@ public sealed class DistillCommand : Command<DistillSettings>
             ConsoleProgress.Run($"distill {config.Method}", p => distiller.Run(settings.OutDir, new RunOptions(settings.Resume is not null, interrupt.Token,
                 warn, [pace = new ProgressObserver(p), .. FaultInjection.Observers()])), show: writer);
             var measured = pace?.SecondsPerUpdate is { } s ? $", {s:0.###} s per update" : "";
+            if (distiller.ValidationSeconds > 0) measured += $"; validation {distiller.ValidationSeconds:F1} s, {100 * distiller.ValidationSeconds / clock.Elapsed.TotalSeconds:F1} % of the run";
             if (writer)
                 AnsiConsole.MarkupLine($"[green]student saved[/] to {Markup.Escape(settings.OutDir)} in {clock.Elapsed.TotalSeconds:F1} s " +
                                        $"({config.Method}, {config.Steps} steps, {distiller.Student.Layout.Phases} phase(s){measured})");

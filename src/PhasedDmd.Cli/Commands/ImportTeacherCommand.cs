@@ -56,6 +56,10 @@ public sealed class ImportTeacherSettings : CommandSettings
     [Description("The registered task whose data the module was trained on, so that eval, compare and demo measure it against that data (fashion-mnist: a class-conditional [[1, 28, 28]] model whose names file names the ten classes). Default: imported (no data; eval --mixture scores point models).")]
     public string? Task { get; init; }
 
+    [CommandOption("--mixture <FILE>")]
+    [Description("A mixture JSON: the analytic distribution the teacher models, kept in the card so that eval and the validation monitor of distill give exact measures (mode coverage, weight TV).")]
+    public string? Mixture { get; init; }
+
     [CommandOption("--out <DIR>")]
     [Description("Output model directory (must not hold a model).")]
     public string Out { get; init; } = "";
@@ -75,7 +79,7 @@ public sealed class ImportTeacherCommand : Command<ImportTeacherSettings>
         var card = TorchScriptImport.Import(new TorchScriptImportOptions
         {
             TorchScript = s.TorchScript, Prediction = s.Prediction, SampleShape = shape, TimeScale = s.TimeScale, Schedule = s.Schedule,
-            SchedulerConfig = s.SchedulerConfig, Shift = s.Shift, Steps = s.Steps, Cfg = s.Cfg, Conditions = s.Conditions, Names = s.Names, Task = s.Task,
+            SchedulerConfig = s.SchedulerConfig, Shift = s.Shift, Steps = s.Steps, Cfg = s.Cfg, Conditions = s.Conditions, Names = s.Names, Task = s.Task, Mixture = s.Mixture,
         }, s.Out);
         var conditional = s.Conditions is null ? "" : $", conditional, CFG {s.Cfg}";
         var prediction = Diffusion.Predictions.Name(card.Network.Output);

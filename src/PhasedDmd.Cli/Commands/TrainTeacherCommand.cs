@@ -95,6 +95,7 @@ public sealed class TrainTeacherCommand : Command<TrainTeacherSettings>
         Action<string>? warn = writer ? w => Console.Error.WriteLine($"warning: {w}") : null;
         ConsoleProgress.Run($"train-teacher {config.Task}", p => TeacherTrainer.Train(config, settings.OutDir, new RunOptions(settings.Resume is not null,
             interrupt.Token, warn, [new ProgressObserver(p)]), sync), show: writer);
+        if (writer) PhasedDmd.Plotting.RunCurves.SaveFor(settings.OutDir);
         if (writer) AnsiConsole.MarkupLine($"[green]teacher saved[/] to {Markup.Escape(settings.OutDir)} in {clock.Elapsed.TotalSeconds:F1} s");
         if (writer && sync is MpiGroup group) Console.WriteLine($"gradients were reduced {group.ReductionPath}; {group.CommunicationSeconds:F1} s in MPI calls on rank 0");
         return 0;

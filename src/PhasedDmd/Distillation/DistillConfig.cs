@@ -17,8 +17,15 @@ public sealed record DistillConfig
     /// <see cref="LargeSampleDefaults"/>. A teacher's own guidance scale is the teacherCfg, and an imported teacher's
     /// sampler and shift are the student's (DDIM steps on a discrete VP schedule).
     /// </summary>
+    /// <remarks>Validation is on in these defaults (every <see cref="DefaultValidateEvery"/> updates); a bare record has it off.</remarks>
     public static DistillConfig ForTeacher(IO.ModelCard teacher)
-        => Data.TaskRegistry.TryFind(teacher.Task.Name) is IDistillationTask task ? task.DistillDefaults(teacher) : new DistillConfig();
+    {
+        var defaults = Data.TaskRegistry.TryFind(teacher.Task.Name) is IDistillationTask task ? task.DistillDefaults(teacher) : new DistillConfig();
+        return defaults.ValidateEvery > 0 ? defaults : defaults with { ValidateEvery = DefaultValidateEvery(defaults.IterationsPerPhase) };
+    }
+
+    /// <summary>The default validation interval: five validations per phase (the last at its end) and one before training; measured to cost a few per cent of a run once the teacher's reference samples are cached (docs/monitoring.md).</summary>
+    public static int DefaultValidateEvery(int iterationsPerPhase) => Math.Max(1, iterationsPerPhase / 5);
 
     /// <summary>A smaller batch and fewer fake updates for teachers of large samples, sized by measurement to distil in minutes on 2 CPU cores.</summary>
     public static DistillConfig LargeSampleDefaults => new()
@@ -88,6 +95,13 @@ public sealed record DistillConfig
     public int Threads { get; init; }
     public int LogEvery { get; init; } = 20;
 
+    /// <summary>Validate the student against the teacher every this many updates, at every phase end and before training (<see cref="ValidationMonitor"/>); 0 = off.</summary>
+    public int ValidateEvery { get; init; }
+    /// <summary>The validation set's size V: teacher samples drawn once at the start of the run.</summary>
+    public int ValidationSamples { get; init; } = 256;
+    /// <summary>Keep the student of the lowest validation distance in the last phase in best/ beside the final one.</summary>
+    public bool KeepBest { get; init; }
+
     /// <summary>The truncation actually used: the config's, or the method's own.</summary>
     [JsonIgnore]
     public Truncation EffectiveTruncation => Truncation ?? DistillationMethod.Find(Method).Truncation;
@@ -137,6 +151,9 @@ public sealed record DistillConfig
         Require(LoraAlpha > 0, $"loraAlpha: must be positive (got {LoraAlpha})");
         Require(Threads >= 0, $"threads: must be ≥ 0 (got {Threads})");
         Require(LogEvery >= 1, $"logEvery: must be ≥ 1 (got {LogEvery})");
+        Require(ValidateEvery >= 0, $"validateEvery: must be ≥ 0, 0 = off (got {ValidateEvery})");
+        Require(ValidationSamples >= 2, $"validationSamples: must be ≥ 2 (got {ValidationSamples})");
+        Require(!KeepBest || ValidateEvery > 0, "keepBest: needs validation (validateEvery > 0)");
         Require(CheckpointEvery >= 0, $"checkpointEvery: must be ≥ 0 (got {CheckpointEvery})");
         Require(MaxNonFiniteInARow >= 1, $"maxNonFiniteInARow: must be ≥ 1 (got {MaxNonFiniteInARow})");
         Require(Boundaries.All(double.IsFinite), "boundaries: every entry must be a finite number");

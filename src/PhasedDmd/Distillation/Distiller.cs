@@ -78,6 +78,11 @@ public sealed class Distiller
         long done = run.Start.Done, skipped = run.Start.SkippedUpdates, total = _config.TrainedUpdates(_layout);
         _sync.RequireIdentical(Teacher.Network.parameters().ToList(), "the teacher");   // e.g. another file on one node
         _sync.RequireIdentical(Student.parameters().ToList(), "the student");
+        if (_config.ValidateEvery > 0 && run.IsWriter)
+            foreach (var o in observers) o.Working(done, total, run.ResumedFrom is null ? $"validation set: the teacher samples {_config.ValidationSamples}" : "validation set");
+        using var monitor = ValidationMonitor.Open(outDir, run.IsWriter, Teacher, Student, _conditions, _config, _layout, _device, run.ResumedFrom is not null);
+        if (monitor is not null && run.ResumedFrom is null)
+            run.Log!.Write(done, [("phase", run.Start.Phase), ("iteration", 0), .. monitor.Validate(null, run.Start.Phase, 0, done)]);
 
         for (var k = run.Start.Phase; k <= _layout.Phases; k++)
         {
@@ -98,7 +103,9 @@ public sealed class Distiller
                     if (!u.Finite) skipped++;
                     if (nonFiniteInARow >= _config.MaxNonFiniteInARow) throw Diverged(run, k, it, nonFiniteInARow);
                     done++;
-                    var logged = it % _config.LogEvery == 0 || it == iterations ? u.Scalars(k, it, skipped, run.Seconds) : null;
+                    var validate = monitor is not null && (it % _config.ValidateEvery == 0 || it == iterations);
+                    var logged = it % _config.LogEvery == 0 || it == iterations || validate ? u.Scalars(k, it, skipped, run.Seconds) : null;
+                    if (validate) logged = [.. logged!, .. monitor!.Validate(phase, k, it, done, KeepBestIn(k))];
                     return new UpdateReport(done, total, k, it, logged is null ? "" : $"phase {k}/{_layout.Phases} fake {u.FakeLoss:F3}", logged);
                 },
                 CompareChecksums: () =>
@@ -118,9 +125,18 @@ public sealed class Distiller
         var card = StudentCard();
         _sync.RequireIdentical(Student.parameters().ToList(), "the student");   // what rank 0 saves is every rank's model
         if (run.IsWriter) StudentDirectory.Save(outDir, card, Student);
+        ValidationSeconds = monitor?.Seconds ?? 0;
         run.Finish(done, torch.get_num_threads());
+        if (run.IsWriter) Plotting.RunCurves.SaveFor(outDir);
         return card;
     }
+
+    /// <summary>Seconds the last <see cref="Run"/> spent validating in this process (its reference samples included).</summary>
+    public double ValidationSeconds { get; private set; }
+
+    /// <summary>Where a validation in phase k keeps a better student: only with KeepBest, only in the last phase.</summary>
+    private Action<string>? KeepBestIn(int k)
+        => _config.KeepBest && k == _layout.Phases ? dir => StudentDirectory.Save(dir, StudentCard(), Student) : null;
 
     public ModelCard StudentCard() => new()
     {

@@ -30,6 +30,11 @@ public sealed record TorchScriptImportOptions
     /// <c>imported</c>, a task with no data of its own (scored against a mixture given to <c>eval --mixture</c>).
     /// </summary>
     public string? Task { get; init; }
+    /// <summary>
+    /// A mixture JSON: the analytic distribution the teacher models (e.g. a teacher built from the closed form). The card keeps
+    /// it, so <c>eval</c> and the validation monitor give exact measures (mode coverage, weight TV) without <c>--mixture</c>.
+    /// </summary>
+    public string? Mixture { get; init; }
     /// <summary>SHA-256 of the imported file (filled in by the import).</summary>
     public string? Sha256 { get; init; }
 
@@ -92,6 +97,9 @@ public static class TorchScriptImport
         var task = o.Task ?? DefaultTask;
         if (task != DefaultTask && Data.TaskRegistry.Find(task).CheckImported(o.SampleShape, names) is { } refused)
             throw new InputException($"task: {refused}");
+        var mixture = o.Mixture is null ? null : Data.GaussianMixture.Load(o.Mixture);
+        if (mixture is not null && (o.SampleShape.Length != 1 || o.SampleShape[0] != mixture.Dim))
+            throw new InputException($"mixture: {o.Mixture} is {mixture.Dim}-dimensional, but the samples are [{string.Join(", ", o.SampleShape)}]");
         try { Diffusion.NoiseSchedule.FromName(schedule); }
         catch (ArgumentException e) { throw new InputException($"schedule: {e.Message}"); }
 
@@ -111,7 +119,7 @@ public static class TorchScriptImport
         {
             Role = "teacher",
             Schedule = schedule,
-            Task = new TaskSpec(task),
+            Task = new TaskSpec(task, mixture),
             Network = network,
             Sampling = new SamplingDefaults(o.Steps, solver, o.Cfg, shift),
         };

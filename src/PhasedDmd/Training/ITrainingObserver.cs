@@ -9,6 +9,9 @@ public interface ITrainingObserver
     /// <summary>A phase (teacher training: the run) starts; <paramref name="firstIteration"/> &gt; 1 when it resumes mid-phase.</summary>
     void PhaseStarted(int phase, int firstIteration) { }
 
+    /// <summary>Work outside the updates has begun (e.g. the teacher sampling the validation set), after <paramref name="done"/> of <paramref name="total"/> updates.</summary>
+    void Working(long done, long total, string what) { }
+
     /// <summary>After every update, once its tensors are released.</summary>
     void Updated(UpdateReport report) { }
 

@@ -32,6 +32,8 @@ public sealed class ProgressObserver(Action<JobProgress> progress) : ITrainingOb
         progress(new JobProgress(r.Done, r.Total, SecondsPerUpdate is { } pace ? $"{r.Status} · {Pace(pace, r.Total)}" : r.Status));
     }
 
+    public void Working(long done, long total, string what) => progress(new JobProgress(done, total, what));
+
     /// <summary>"0.82 s/update, about 8.2 min in all".</summary>
     public static string Pace(double secondsPerUpdate, long total)
     {

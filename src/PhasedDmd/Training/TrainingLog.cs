@@ -4,19 +4,21 @@ using TorchSharp;
 namespace PhasedDmd.Training;
 
 /// <summary>
-/// A training log: one CSV row per logged iteration (columns fixed by the first row) and
-/// the same scalars as TensorBoard events under <c>tb/</c>.
+/// A training log: one CSV row per logged iteration and the same scalars as TensorBoard events under <c>tb/</c>.
+/// The columns are those of the first row; a row with a new key (validation rows add theirs later) widens the file,
+/// earlier rows leaving the new columns empty.
 /// </summary>
 public sealed class TrainingLog : ITrainingObserver, IDisposable
 {
-    private readonly StreamWriter _csv;
+    private readonly string _path;
+    private StreamWriter _csv;
     private readonly TorchSharp.Modules.SummaryWriter? _tb;
     private string[]? _columns;
 
     public TrainingLog(string dir, string csvName = "train_log.csv", bool tensorBoard = true, bool append = false)
     {
         Directory.CreateDirectory(dir);
-        var path = Path.Combine(dir, csvName);
+        var path = _path = Path.Combine(dir, csvName);
         if (append && File.Exists(path))
         {
             var header = File.ReadLines(path).FirstOrDefault();
@@ -34,6 +36,7 @@ public sealed class TrainingLog : ITrainingObserver, IDisposable
             _columns = ["step", .. values.Select(v => v.Key)];
             _csv.WriteLine(string.Join(',', _columns));
         }
+        else if (values.Select(v => v.Key).Except(_columns).ToArray() is { Length: > 0 } added) Widen(added);
         var map = values.ToDictionary(v => v.Key, v => v.Value);
         _csv.WriteLine(string.Join(',', _columns.Select(c => c == "step"
             ? step.ToString(CultureInfo.InvariantCulture)
@@ -50,6 +53,17 @@ public sealed class TrainingLog : ITrainingObserver, IDisposable
     }
 
     public void Flush() => _csv.Flush();
+
+    /// <summary>Rewrites the file (atomically) with <paramref name="added"/> columns at the end, empty in the rows so far.</summary>
+    private void Widen(string[] added)
+    {
+        _csv.Dispose();
+        var lines = File.ReadAllLines(_path);
+        _columns = [.. _columns!, .. added];
+        var padding = new string(',', added.Length);
+        IO.AtomicFile.WriteAllText(_path, string.Join('\n', [string.Join(',', _columns), .. lines.Skip(1).Select(l => l + padding)]) + "\n");
+        _csv = new StreamWriter(_path, append: true) { AutoFlush = false };
+    }
 
     /// <summary>Drops the rows logged after <paramref name="step"/> (used when resuming from a checkpoint).</summary>
     public static void TruncateAfter(string csvPath, long step)

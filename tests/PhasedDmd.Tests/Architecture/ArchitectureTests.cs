@@ -20,7 +20,8 @@ public class ArchitectureTests
         ["PhasedDmd.IO"],                            // model directories, checkpoints, JSON
         ["PhasedDmd.Training", "PhasedDmd.Plotting"], // run protocol, runtime, teacher training; figures
         ["PhasedDmd.Sampling"],                      // condition sources, samplers
-        ["PhasedDmd.Distillation", "PhasedDmd.Evaluation"],
+        ["PhasedDmd.Evaluation"],                    // measures, feature encoders, the evaluation protocols
+        ["PhasedDmd.Distillation"],                  // the methods, and the validation monitor that measures them as they train
         ["PhasedDmd.Tasks"],                         // the tasks: data, defaults and measures in one object each
     ];
 

@@ -87,9 +87,17 @@ internal static partial class DocCommand
         var options = Options(command.Settings);
         var settings = (CommandSettings)Activator.CreateInstance(command.Settings)!;
         var lists = new Dictionary<PropertyInfo, List<string>>();
+        var positional = new Queue<PropertyInfo>(command.Settings.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetCustomAttribute<CommandArgumentAttribute>() is not null)
+            .OrderBy(p => p.GetCustomAttribute<CommandArgumentAttribute>()!.Position));
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
+            if (!arg.StartsWith('-') && positional.TryDequeue(out var argument))
+            {
+                if (Set(settings, argument, arg, lists) is { } wrong) return $"{command.Name}: {arg}: {wrong}";
+                continue;
+            }
             if (!arg.StartsWith('-')) return $"{command.Name}: unexpected argument '{arg}'";
             if (!options.TryGetValue(arg.TrimStart('-'), out var option)) return $"{command.Name}: unknown option '{arg}'";
             var (property, takesValue) = option;
@@ -114,8 +122,10 @@ internal static partial class DocCommand
             switch (settings)
             {
                 case PhasedDmd.Cli.Commands.DistillSettings d when d.Config is null && d.Resume is null:
-                    var method = ConfigOverlay.Apply(new DistillConfig(), d, d.Set).Method;
-                    ConfigOverlay.Apply(DistillationMethod.Find(method).Shape(new DistillConfig()), d, d.Set).Validate();
+                    // A teacher's defaults (what distill starts from) have the validation monitor on.
+                    var defaults = new DistillConfig() with { ValidateEvery = DistillConfig.DefaultValidateEvery(new DistillConfig().IterationsPerPhase) };
+                    var method = ConfigOverlay.Apply(defaults, d, d.Set).Method;
+                    ConfigOverlay.Apply(DistillationMethod.Find(method).Shape(defaults), d, d.Set).Validate();
                     break;
                 case PhasedDmd.Cli.Commands.TrainTeacherSettings t when t.Config is null && t.Resume is null:
                     t.ToConfig().Validate();

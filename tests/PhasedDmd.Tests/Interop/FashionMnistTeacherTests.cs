@@ -25,7 +25,7 @@ public sealed class FashionMnistFixture
         var (card, teacher) = ModelDirectory.Load(Teacher);
         var config = DistillConfig.ForTeacher(card) with
         {
-            Method = "phased", Steps = 4, Phases = 2, IterationsPerPhase = 3, BatchSize = 8, FakeUpdatesPerGeneratorUpdate = 1, LogEvery = 1,
+            Method = "phased", Steps = 4, Phases = 2, IterationsPerPhase = 3, BatchSize = 8, FakeUpdatesPerGeneratorUpdate = 1, LogEvery = 1, ValidationSamples = 20,
         };
         using (teacher) new Distiller(config, card, teacher).Run(Student);
         StudentExport.Export(Student, Export);
@@ -69,6 +69,27 @@ public class FashionMnistTeacherTests(FashionMnistFixture fixture, Xunit.Abstrac
             Assert.InRange(m["data"]![key]!.GetValue<double>(), 0, double.MaxValue);
         }
         Assert.True(m["data"]!["class_accuracy"]!.GetValue<double>() > 0.85);   // real images are read as their class
+    }
+
+    [FashionMnistFact]
+    public void The_distillation_was_validated_against_the_teacher_with_pictures_and_the_feature_distance()
+    {
+        // Before training and at both phase ends: a grid of the same noises each time, beside the teacher's; the rows carry
+        // the sliced distance, the boundary distance and the Fréchet distance in the shipped classifier's features.
+        var validation = Path.Combine(fixture.Student, PhasedDmd.Distillation.ValidationMonitor.Folder);
+        Assert.True(File.Exists(Path.Combine(validation, PhasedDmd.Distillation.ValidationMonitor.TeacherGrid)));
+        Assert.Equal(["step_000000.png", "step_000003.png", "step_000006.png"],
+            Directory.GetFiles(validation, "step_*.png").Select(f => Path.GetFileName(f)!).Order().ToArray());
+        var lines = File.ReadAllLines(Path.Combine(fixture.Student, ModelDirectory.LogFile));
+        var header = lines[0].Split(',');
+        foreach (var key in new[] { "val_swd", "val_swd_b1", "val_fd" })
+        {
+            var column = Array.IndexOf(header, key);
+            var values = lines.Skip(1).Select(l => l.Split(',')[column]).Where(v => v.Length > 0).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.Equal(3, values.Count);
+            Assert.All(values, v => Assert.True(double.IsFinite(v) && v > 0, $"{key} = {v}"));
+        }
+        Assert.True(File.Exists(Path.Combine(fixture.Student, PhasedDmd.Plotting.RunCurves.DefaultFile)));
     }
 
     [FashionMnistFact]

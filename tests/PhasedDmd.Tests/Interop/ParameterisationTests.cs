@@ -32,6 +32,7 @@ public sealed class MixtureTeachersFixture
             TorchScriptImport.Import(new TorchScriptImportOptions
             {
                 TorchScript = Path.Combine(Source, $"mixture_{prediction}_{scale}.pt"), Prediction = prediction, SampleShape = [2], TimeScale = scale,
+                Mixture = Path.Combine(Source, "mixture.json"),
             }, Teacher(prediction, scale));
         foreach (var prediction in new[] { "epsilon", "v_prediction" })
             TorchScriptImport.Import(new TorchScriptImportOptions
