@@ -74,6 +74,10 @@ public sealed class DistillSettings : ResumableRunSettings
     [Description("Samples per update (global over all processes; default: depends on the teacher, see --print-config).")]
     public int? BatchSize { get; init; }
 
+    [CommandOption("--micro-batch <M>"), ConfigKey("microBatch")]
+    [Description("Run each process's batch in micro-batches of M samples and add their gradients: the same update with a fraction of the activation memory (gradient accumulation). Default: the whole batch at once.")]
+    public int? MicroBatch { get; init; }
+
     [CommandOption("--fake-updates <N>"), ConfigKey("fakeUpdatesPerGeneratorUpdate")]
     [Description("Fake score updates per generator update (default: depends on the teacher, 5 for MLP teachers, 2 for DiT ones; see --print-config).")]
     public int? FakeUpdates { get; init; }

@@ -64,6 +64,8 @@ public sealed record DistillConfig
     /// <summary>Per-phase overrides of IterationsPerPhase (e.g. [1000, 4000] for the Fig. 5 study).</summary>
     public int[] PhaseIterations { get; init; } = [];
     public int BatchSize { get; init; } = 512;
+    /// <summary>Run each process's batch in micro-batches of this many samples with the same update (gradient accumulation); 0 = the whole batch at once.</summary>
+    public int MicroBatch { get; init; }
     public int FakeUpdatesPerGeneratorUpdate { get; init; } = 5;
     public double GeneratorLearningRate { get; init; } = 3e-4;
     public double FakeLearningRate { get; init; } = 3e-4;
@@ -134,6 +136,7 @@ public sealed record DistillConfig
         Require(IterationsPerPhase >= 1, $"iterationsPerPhase: must be ≥ 1 (got {IterationsPerPhase})");
         Require(PhaseIterations.All(i => i >= 1), "phaseIterations: every entry must be ≥ 1");
         Require(BatchSize >= 1, $"batchSize: must be ≥ 1 (got {BatchSize})");
+        Require(MicroBatch >= 0, $"microBatch: must be ≥ 0, 0 = the whole batch (got {MicroBatch})");
         Require(FakeUpdatesPerGeneratorUpdate >= 1, $"fakeUpdatesPerGeneratorUpdate: must be ≥ 1 (got {FakeUpdatesPerGeneratorUpdate})");
         Require(GeneratorLearningRate > 0 && double.IsFinite(GeneratorLearningRate), $"generatorLearningRate: must be a positive number (got {GeneratorLearningRate})");
         Require(FakeLearningRate > 0 && double.IsFinite(FakeLearningRate), $"fakeLearningRate: must be a positive number (got {FakeLearningRate})");

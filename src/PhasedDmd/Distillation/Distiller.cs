@@ -176,31 +176,55 @@ public sealed class Distiller
     /// One generator update of phase p, preceded by its fake-score updates. Gradients are averaged
     /// over the data-parallel group before each step, and no step is taken on a non-finite loss or
     /// gradient (decided the same way on every rank). Tensors it returns belong to the caller's dispose scope.
+    /// With <see cref="DistillConfig.MicroBatch"/> each batch runs in micro-batches whose gradients add up to the
+    /// batch's (each loss weighted by its share): the same draws (conditions, noises, exit step, times), the
+    /// same update, a fraction of the activations.
     /// </summary>
     private UpdateResult Update(PhaseState p)
     {
         var schedule = Teacher.Schedule;
+        var chunks = MicroBatches();
         var fakeLosses = new List<Tensor>();
         var finite = true;
         for (var f = 0; f < _config.FakeUpdatesPerGeneratorUpdate; f++)
         {
             using var inner = torch.NewDisposeScope();
             var condition = DrawCondition();
+            var noise = DrawNoise();
+            var exit = _rollout.DrawExit(p.K, _rng);
             Tensor xs;
-            using (torch.no_grad()) xs = _rollout.ToBoundary(p.K, DrawNoise(), condition, withGradient: false, _rng).Xs;
+            using (torch.no_grad())
+                xs = chunks.Count == 1 ? _rollout.ToBoundary(p.K, noise, condition, withGradient: false, _rng, exit).Xs
+                                       : torch.cat(chunks.Select(c => _rollout.ToBoundary(p.K, noise[c.Rows], condition?[c.Rows], withGradient: false, _rng, exit).Xs).ToArray());
             var t = p.Times.Sample(_batch, _rng, _device);
-            var loss = PhaseLosses.FakeScore(schedule, p.Fake, xs, t, p.Boundary, condition, _fakeObjective, _config.FakeLossClamp, _rng);
-            var (value, _, ok) = Backward(p.Fake.Optimizer, loss, p.Fake.Parameters);
+            var eps = Noise.Gaussian(xs.shape, _rng, xs.device);
+            var (value, _, ok) = Backward(p.Fake.Optimizer, p.Fake.Parameters, chunks, c =>
+                PhaseLosses.FakeScore(schedule, p.Fake, xs[c.Rows], t[c.Rows], p.Boundary, condition?[c.Rows], _fakeObjective, _config.FakeLossClamp, eps[c.Rows]));
             if (ok) p.Fake.Optimizer.step();
             else finite = false;
             fakeLosses.Add(value.MoveToOuterDisposeScope());
         }
 
         var cond = DrawCondition();
-        var (xsGen, x0Student, exit) = _rollout.ToBoundary(p.K, DrawNoise(), cond, withGradient: true, _rng);
-        var tg = p.Times.Sample(_batch, _rng, _device);
-        var (genLoss, scale) = PhaseLosses.Generator(schedule, Teacher, p.Fake, xsGen, x0Student, tg, p.Boundary, cond, _generatorObjective, _rng);
-        var (genValue, gradNorm, genOk) = Backward(p.GeneratorOptimizer, genLoss, p.Trainable);
+        var start = DrawNoise();
+        var exitStep = _rollout.DrawExit(p.K, _rng);
+        Tensor? tg = null, epsGen = null, scale = null;
+        var lastExit = 0;
+        var (genValue, gradNorm, genOk) = Backward(p.GeneratorOptimizer, p.Trainable, chunks, c =>
+        {
+            var (xsGen, x0Student, exit) = _rollout.ToBoundary(p.K, start[c.Rows], cond?[c.Rows], withGradient: true, _rng, exitStep);
+            lastExit = exit;
+            if (tg is null)
+            {
+                // Drawn after the first rollout, where a single pass draws them (a renoising rollout draws in between).
+                tg = p.Times.Sample(_batch, _rng, _device).MoveToOuterDisposeScope();
+                using (torch.no_grad()) epsGen = Noise.Gaussian(start.shape, _rng, start.device).MoveToOuterDisposeScope();
+            }
+            var (loss, chunkScale) = PhaseLosses.Generator(schedule, Teacher, p.Fake, xsGen, x0Student, tg[c.Rows], p.Boundary, cond?[c.Rows], _generatorObjective, epsGen![c.Rows]);
+            var weighted = c.Share == 1 ? chunkScale : chunkScale * c.Share;
+            scale = scale is null ? weighted.MoveToOuterDisposeScope() : (scale + weighted).MoveToOuterDisposeScope();
+            return loss;
+        });
         finite &= genOk;
         if (finite)
         {
@@ -209,21 +233,47 @@ public sealed class Distiller
             p.Ema?.Update(p.Expert);
             if (_config.FakeStudentBlend > 0) p.Fake.BlendTowards(p.Expert, _config.FakeStudentBlend);
         }
-        return new UpdateResult(genValue, fakeLosses, gradNorm, scale, exit, tg, finite);
+        return new UpdateResult(genValue, fakeLosses, gradNorm, scale!, lastExit, tg!, finite);
+    }
+
+    /// <summary>Rows [Start, Stop) of the batch, and their share of it.</summary>
+    private readonly record struct MicroBatch(long Start, long Stop, double Share)
+    {
+        public TensorIndex Rows => TensorIndex.Slice(Start, Stop);
+    }
+
+    /// <summary>The micro-batches of this process's batch (one, the whole batch with share 1, without <see cref="DistillConfig.MicroBatch"/>).</summary>
+    private List<MicroBatch> MicroBatches()
+    {
+        var size = _config.MicroBatch is > 0 and var m && m < _batch ? m : _batch;
+        return [.. Enumerable.Range(0, (_batch + size - 1) / size).Select(i =>
+        {
+            long start = i * size, stop = Math.Min(_batch, (i + 1) * size);
+            return new MicroBatch(start, stop, size == _batch ? 1 : (double)(stop - start) / _batch);
+        })];
     }
 
     /// <summary>
-    /// Backpropagates a loss and averages the gradients over ranks; Finite says whether every rank may step. Its one
-    /// host read is that finiteness (the loss and the gradient norm stay on the device until an update is logged).
+    /// Backpropagates the loss of every micro-batch (each weighted by its share, so the gradients add up to the batch's) and
+    /// averages the gradients over ranks; Finite says whether every rank may step. Its one host read is that finiteness (the
+    /// loss and the gradient norm stay on the device until an update is logged).
     /// </summary>
-    private (Tensor Value, Tensor GradNorm, bool Finite) Backward(TorchSharp.Modules.OptimizerHelper optimizer, Tensor loss, IReadOnlyList<TorchSharp.Modules.Parameter> parameters)
+    private (Tensor Value, Tensor GradNorm, bool Finite) Backward(TorchSharp.Modules.OptimizerHelper optimizer, IReadOnlyList<TorchSharp.Modules.Parameter> parameters,
+                                                                   List<MicroBatch> chunks, Func<MicroBatch, Tensor> loss)
     {
         optimizer.zero_grad();
-        Models.OneDnn.Backward(loss);
+        Tensor? value = null;
+        foreach (var chunk in chunks)
+        {
+            using var scope = torch.NewDisposeScope();   // a micro-batch's activations go before the next one's are made
+            var l = chunk.Share == 1 ? loss(chunk) : loss(chunk) * chunk.Share;
+            Models.OneDnn.Backward(l);
+            var detached = l.detach();
+            value = value is null ? detached.MoveToOuterDisposeScope() : (value + detached).MoveToOuterDisposeScope();
+        }
         _sync.AverageGradients(parameters);
-        var value = loss.detach();
         var norm = RunState.GradientNorm(parameters);
-        return (value, norm, _sync.AllFinite((value.isfinite() & norm.isfinite()).item<bool>()));
+        return (value!, norm, _sync.AllFinite((value!.isfinite() & norm.isfinite()).item<bool>()));
     }
 
     private Tensor DrawNoise() => Noise.Gaussian([_batch, .. Teacher.SampleShape], _rng, _device);

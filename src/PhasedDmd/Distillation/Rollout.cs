@@ -22,18 +22,24 @@ public sealed class Rollout(StudentGenerator student, Truncation truncation)
         return start + (int)draw.item<long>();
     }
 
-    /// <summary>x_s of phase <paramref name="k"/> from <paramref name="noise"/> at t = 1; gradient only when <paramref name="withGradient"/>.</summary>
-    public RolloutResult ToBoundary(int k, Tensor noise, Tensor? condition, bool withGradient, Generator rng)
+    /// <summary>The exit step of an update of phase k with SGTS (drawn from <paramref name="rng"/>); null with full truncation, which draws none.</summary>
+    public int? DrawExit(int k, Generator rng) => truncation == Truncation.Sgts ? DrawExitStep(student.Layout, k, rng) : null;
+
+    /// <summary>
+    /// x_s of phase <paramref name="k"/> from <paramref name="noise"/> at t = 1; gradient only when <paramref name="withGradient"/>.
+    /// With SGTS the exit step is <paramref name="exit"/> when given (every micro-batch of an update shares one), else drawn here.
+    /// </summary>
+    public RolloutResult ToBoundary(int k, Tensor noise, Tensor? condition, bool withGradient, Generator rng, int? exit = null)
     {
         var layout = student.Layout;
         var s = layout.BoundaryTime(k);
         using var grad = torch.set_grad_enabled(withGradient);
         if (truncation == Truncation.Sgts)
         {
-            var exit = DrawExitStep(layout, k, rng);
-            var x = student.Run(noise, 0, exit, condition, rng);
-            var (xs, x0) = student.Step(x, exit, s, condition, rng);
-            return new RolloutResult(xs, x0, exit);
+            exit ??= DrawExitStep(layout, k, rng);
+            var x = student.Run(noise, 0, exit.Value, condition, rng);
+            var (xs, x0) = student.Step(x, exit.Value, s, condition, rng);
+            return new RolloutResult(xs, x0, exit.Value);
         }
         var start = layout.PhaseStart(k);
         var end = layout.PhaseEnd(k);

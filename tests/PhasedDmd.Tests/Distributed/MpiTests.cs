@@ -243,6 +243,24 @@ public class MpiTests(MpiFixture fixture) : IClassFixture<MpiFixture>
         Assert.Contains("the batch of 63 does not split evenly over 2 processes", output);
     }
 
+    [MpiFact]
+    public void Micro_batches_on_each_rank_train_the_same_student_as_whole_shares()
+    {
+        // Each rank's share of 32 in two micro-batches of 16: the gradients add up to the share's before they are averaged.
+        var whole = Path.Combine(TestUtil.TempDir(), "whole");
+        var micro = Path.Combine(TestUtil.TempDir(), "micro");
+        foreach (var (dir, extra) in new[] { (whole, Array.Empty<string>()), (micro, ["--micro-batch", "16"]) })
+        {
+            var (code, output) = Mpi.Run(2, ["distill", "--teacher", fixture.Teacher, "--config", fixture.Config, "--iterations-per-phase", "4", .. extra, "--out", dir]);
+            Assert.True(code == 0, output);
+        }
+        Assert.Contains("\"microBatch\": 16", File.ReadAllText(Path.Combine(micro, ModelDirectory.RunConfigFile)));
+        var a = TorchSharp.PyBridge.Safetensors.LoadStateDict(Path.Combine(whole, ModelDirectory.WeightsFile));
+        var b = TorchSharp.PyBridge.Safetensors.LoadStateDict(Path.Combine(micro, ModelDirectory.WeightsFile));
+        var worst = a.Max(kv => TestUtil.MaxAbs(kv.Value, b[kv.Key]));
+        Assert.True(worst <= 1e-5, $"max |Δw| = {worst}");
+    }
+
     [Theory]
     [InlineData("OMPI_COMM_WORLD_LOCAL_RANK", "cuda", "cuda:1")]   // Open MPI's mpirun
     [InlineData("MPI_LOCALRANKID", "cuda", "cuda:1")]              // MPICH's Hydra
