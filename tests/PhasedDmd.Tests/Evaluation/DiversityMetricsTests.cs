@@ -172,8 +172,10 @@ public class CompositionMetricsTests
         batch.Prompts.Dispose();
         using var real = batch.Pixels;
         var same = CompositionMetrics.Evaluate(encoder, real, real, prompts, seeds);
-        Assert.Equal(1.0, same.SpreadRatio, 9);
-        Assert.Equal(0.0, same.Wasserstein, 9);
+        // The two passes of the same images through the float32 encoder need not agree to the last bit (libtorch's
+        // convolution kernels are not bitwise reproducible across calls): equal to float32 precision.
+        Assert.Equal(1.0, same.SpreadRatio, 6);
+        Assert.Equal(0.0, same.Wasserstein, 6);
         // every seed of a prompt renders the first seed's image: one layout per prompt
         using var collapsed = real[arange(0, prompts).repeat(seeds)];
         var c = CompositionMetrics.Evaluate(encoder, collapsed, real, prompts, seeds);
