@@ -39,9 +39,6 @@ public sealed class ValidationMonitor : IDisposable
     public const string BestFolder = "best";
     public const string BestFile = "best.json";
 
-    /// <summary>Samples integrated together (a few MB of activations per layer for 28×28 images).</summary>
-    public const int Chunk = 100;
-
     /// <summary>Images shown in a validation grid (the first of the validation set).</summary>
     public const int GridImages = 64;
 
@@ -117,7 +114,7 @@ public sealed class ValidationMonitor : IDisposable
         {
             _encoder = EncoderTraining.LoadFor(encoderDir, task.Name, "validation encoder");
             using var noGrad = torch.no_grad();
-            _teacherFeatures = Embed(_teacher);
+            _teacherFeatures = _encoder.Embed(_teacher);
         }
         _best = File.Exists(Path.Combine(runDir, BestFolder, BestFile))
             ? Json.Read<BestInfo>(Path.Combine(runDir, BestFolder, BestFile), "best student's record").ValSwd
@@ -166,7 +163,7 @@ public sealed class ValidationMonitor : IDisposable
             var values = new List<(string, double)> { ("val_swd", swd) };
             for (var b = 0; b < boundaries.Length; b++)
                 values.Add(($"val_swd_b{b + 1}", SlicedWasserstein.Distance(boundaries[b], _boundaryTargets[b], _seed)));
-            if (_encoder is not null) values.Add(("val_fd", Finite(samples) ? DiversityMetrics.FrechetDistance(Embed(samples), _teacherFeatures!) : double.NaN));
+            if (_encoder is not null) values.Add(("val_fd", Finite(samples) ? DiversityMetrics.FrechetDistance(_encoder.Embed(samples), _teacherFeatures!) : double.NaN));
             if (_mixture is not null) values.Add(("val_weight_tv", MixtureMetrics.Evaluate(_mixture, samples).WeightTv));
             if (_imageShaped) SaveGrid(Path.Combine(_dir, $"step_{step:D6}.png"), samples);
             if (keepBest is not null && swd < _best)
@@ -190,8 +187,8 @@ public sealed class ValidationMonitor : IDisposable
         using var g = Runtime.NewGenerator(_seed + 1);   // a renoising solver's draws: the same at every validation
         var samples = new List<Tensor>();
         var boundaries = Enumerable.Range(1, _layout.Phases - 1).Select(_ => new List<Tensor>()).ToArray();
-        var conditions = _condition?.split(Chunk);
-        var chunks = _noise.split(Chunk);
+        var conditions = _condition?.split(ModelSampling.ClassGridChunk);
+        var chunks = _noise.split(ModelSampling.ClassGridChunk);
         for (var c = 0; c < chunks.Length; c++)
         {
             var x = chunks[c].to(_device);
@@ -207,8 +204,6 @@ public sealed class ValidationMonitor : IDisposable
     }
 
     private static bool Finite(Tensor x) => x.isfinite().all().item<bool>();
-
-    private Tensor Embed(Tensor x) => torch.cat(x.to(ScalarType.Float32).split(1000).Select(_encoder!.forward).ToArray());
 
     private static void SaveGrid(string path, Tensor samples)
     {
@@ -272,8 +267,8 @@ public sealed class ValidationMonitor : IDisposable
         var sampling = teacher.Card.Sampling;
         var times = Timesteps.Grid(sampling.Steps, sampling.Shift);
         var solver = OdeSolvers.Parse(sampling.Solver);
-        var conditionChunks = condition?.split(Chunk);
-        reference["teacher"] = torch.cat(noise.split(Chunk).Select((x, i) =>
+        var conditionChunks = condition?.split(ModelSampling.ClassGridChunk);
+        reference["teacher"] = torch.cat(noise.split(ModelSampling.ClassGridChunk).Select((x, i) =>
         {
             using var scope = torch.NewDisposeScope();
             return OdeSolvers.Integrate(teacher.Network, x.to(device), times, conditionChunks?[i].to(device), teacher.Guidance, solver, teacher.Schedule)

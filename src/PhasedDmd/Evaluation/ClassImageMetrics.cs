@@ -37,8 +37,8 @@ public sealed record ClassImageMetrics(int SamplesPerClass, double FrechetDistan
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var x = samples.to(ScalarType.Float32).cpu();
-        var e = Embed(encoder, x);
-        var er = Embed(encoder, reference.to(ScalarType.Float32).cpu());
+        var e = encoder.Embed(x);
+        var er = encoder.Embed(reference.to(ScalarType.Float32).cpu());
         var asked = torch.arange(classes, dtype: ScalarType.Int64).repeat(perClass);
         var read = encoder.Heads(e)[.., ..classes].argmax(1);
         var (precision, recall) = PrecisionRecall(er, e, Neighbours);
@@ -47,9 +47,6 @@ public sealed record ClassImageMetrics(int SamplesPerClass, double FrechetDistan
             perClass, DiversityMetrics.FrechetDistance(e, er), read.eq(asked).to(ScalarType.Float64).mean().item<double>(), precision, recall,
             DiversityMetrics.MeanPairwiseCosine(e, classes, perClass), DiversityMetrics.MeanPairwisePerceptual(encoder, x[..(seeds * classes)], classes, seeds));
     }
-
-    /// <summary>The embeddings of many images, computed a thousand at a time.</summary>
-    private static Tensor Embed(FeatureEncoder encoder, Tensor x) => torch.cat(x.split(1000).Select(encoder.forward).ToArray());
 
     /// <summary>
     /// Improved precision and recall (Kynkäänniemi et al. 2019) of <paramref name="generated"/> against <paramref name="real"/>

@@ -49,6 +49,9 @@ public sealed class FeatureEncoder : nn.Module<Tensor, Tensor>
         return embed.forward(a3.flatten(1)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The embeddings of many images ([N, Embedding]), computed a thousand at a time.</summary>
+    public Tensor Embed(Tensor x) => torch.cat(x.split(1000).Select(forward).ToArray());
+
     /// <summary>Logits of every categorical head (concatenated) and the regressions, from an embedding.</summary>
     public Tensor Heads(Tensor embedding) => heads.forward(nn.functional.gelu(embedding));
 }

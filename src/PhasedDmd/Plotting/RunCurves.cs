@@ -98,11 +98,12 @@ public static class RunCurves
         var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
         if (lines.Length == 0) return ([], []);
         var columns = lines[0].Split(',');
+        var step = Math.Max(0, Array.IndexOf(columns, "step"));
         var rows = lines.Skip(1).Select(l =>
         {
             var cells = l.Split(',');
             return columns.Select((_, i) => i < cells.Length && double.TryParse(cells[i], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN).ToArray();
-        }).Where(r => double.IsFinite(r[Array.IndexOf(columns, "step") is var s and >= 0 ? s : 0])).ToList();
+        }).Where(r => double.IsFinite(r[step])).ToList();   // a row still being written has no step yet
         return (columns, rows);
     }
 
