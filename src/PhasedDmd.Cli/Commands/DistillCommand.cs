@@ -51,7 +51,7 @@ public sealed class DistillSettings : ResumableRunSettings
     public string? Truncation { get; init; }
 
     [CommandOption("--experts <KIND>"), ConfigKey("experts")]
-    [Description("full (copies of the teacher, default) or lora (adapters on a frozen copy).")]
+    [Description("full (trainable copies of the teacher, default) or lora (adapters on the teacher's frozen base, held once for every expert and fake score; a TorchScript teacher needs adapters declared at import: import-teacher --adapters).")]
     public string? Experts { get; init; }
 
     [CommandOption("--lora-rank <R>"), ConfigKey("loraRank")]
@@ -61,6 +61,14 @@ public sealed class DistillSettings : ResumableRunSettings
     [CommandOption("--lora-alpha <A>"), ConfigKey("loraAlpha")]
     [Description("LoRA alpha (default 16).")]
     public double? LoraAlpha { get; init; }
+
+    [CommandOption("--fake-experts <KIND>"), ConfigKey("fakeExperts")]
+    [Description("The fake scores: full or lora (default: as --experts; the paper trains a full fake score beside LoRA experts).")]
+    public string? FakeExperts { get; init; }
+
+    [CommandOption("--lora-targets <REGEX>"), ConfigKey("loraTargets")]
+    [Description("LoRA on the linear layers whose module path matches REGEX (e.g. 'qkv|proj'); default: the layers the network marks as adaptable.")]
+    public string? LoraTargets { get; init; }
 
     [CommandOption("--solver <KIND>"), ConfigKey("solver")]
     [Description("Rollout between student steps: euler (default) or renoise.")]

@@ -60,6 +60,14 @@ public sealed class ImportTeacherSettings : CommandSettings
     [Description("A mixture JSON: the analytic distribution the teacher models, kept in the card so that eval and the validation monitor of distill give exact measures (mode coverage, weight TV).")]
     public string? Mixture { get; init; }
 
+    [CommandOption("--adapters <PATTERN>")]
+    [Description("A regex over the script's parameter names picking the LoRA adapter parameters you put in before scripting (e.g. lora_, B zero-initialised): distill --experts lora then trains only those, on the teacher's frozen base held once.")]
+    public string? Adapters { get; init; }
+
+    [CommandOption("--adapter-alpha <A>")]
+    [Description("The adapters' alpha (your wrapper's scale is alpha / rank), written into the PEFT adapter_config.json of export (default: the rank, i.e. scale 1).")]
+    public double? AdapterAlpha { get; init; }
+
     [CommandOption("--out <DIR>")]
     [Description("Output model directory (must not hold a model).")]
     public string Out { get; init; } = "";
@@ -80,6 +88,7 @@ public sealed class ImportTeacherCommand : Command<ImportTeacherSettings>
         {
             TorchScript = s.TorchScript, Prediction = s.Prediction, SampleShape = shape, TimeScale = s.TimeScale, Schedule = s.Schedule,
             SchedulerConfig = s.SchedulerConfig, Shift = s.Shift, Steps = s.Steps, Cfg = s.Cfg, Conditions = s.Conditions, Names = s.Names, Task = s.Task, Mixture = s.Mixture,
+            Adapters = s.Adapters, AdapterAlpha = s.AdapterAlpha,
         }, s.Out);
         var conditional = s.Conditions is null ? "" : $", conditional, CFG {s.Cfg}";
         var prediction = Diffusion.Predictions.Name(card.Network.Output);

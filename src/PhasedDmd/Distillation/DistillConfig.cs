@@ -55,9 +55,16 @@ public sealed record DistillConfig
     public string DmdLoss { get; init; } = Objectives.Normalized.Name;
     /// <summary>Null = the method's own (<see cref="DistillationMethod.Truncation"/>: sgts for sgts and phased, full for fewstep and dmd).</summary>
     public Truncation? Truncation { get; init; }
+    /// <summary>Full copies of the teacher, or LoRA adapters on its shared frozen base (experts and fake scores alike).</summary>
     public ExpertKind Experts { get; init; } = ExpertKind.Full;
     public int LoraRank { get; init; } = 16;
     public double LoraAlpha { get; init; } = 16;
+    /// <summary>A regex over module paths choosing the linear layers that get adapters; null: the layers the network marks as adaptable.</summary>
+    public string? LoraTargets { get; init; }
+    /// <summary>The fake scores' kind; null: the experts' (the paper trains a full fake score beside LoRA experts: full).</summary>
+    public ExpertKind? FakeExperts { get; init; }
+    /// <summary>What the fake scores are: <see cref="FakeExperts"/>, or the experts' kind.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public ExpertKind FakeKind => FakeExperts ?? Experts;
     public RolloutSolver Solver { get; init; } = RolloutSolver.Euler;
 
     public int IterationsPerPhase { get; init; } = 1000;
@@ -146,7 +153,7 @@ public sealed record DistillConfig
         Require(GradClip >= 0, $"gradClip: must be ≥ 0 (got {GradClip})");
         Require(GeneratorEma is >= 0 and < 1, $"generatorEma: must be in [0, 1) (got {GeneratorEma})");
         Require(FakeStudentBlend is >= 0 and <= 1, $"fakeStudentBlend: must be in [0, 1] (got {FakeStudentBlend})");
-        Require(FakeStudentBlend == 0 || Experts == ExpertKind.Full, "fakeStudentBlend: needs full experts (LoRA experts share the teacher's base)");
+        Require(FakeStudentBlend == 0 || (Experts == ExpertKind.Full && FakeKind == ExpertKind.Full), "fakeStudentBlend: needs full experts and fake scores (LoRA ones share the teacher's base)");
         Require(TimeMargin is >= 0 and < 0.5, $"timeMargin: must be in [0, 0.5) (got {TimeMargin})");
         Require(FakeLossClamp > 0, $"fakeLossClamp: must be positive (got {FakeLossClamp})");
         Require(TeacherCfg >= 0 && double.IsFinite(TeacherCfg), $"teacherCfg: must be ≥ 0 (got {TeacherCfg})");

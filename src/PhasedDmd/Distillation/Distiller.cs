@@ -49,7 +49,7 @@ public sealed class Distiller
 
         // The student's initial weights (LoRA adapters) must be the same on every rank: drawn from the seed's stream.
         var init = _sync.Rank == 0 ? _rng : Runtime.NewGenerator(config.Seed);
-        var spec = new StudentSpec(_layout, config.Experts, config.LoraRank, config.LoraAlpha, config.Solver, config.Method);
+        var spec = new StudentSpec(_layout, config.Experts, config.LoraRank, config.LoraAlpha, config.Solver, config.Method, config.LoraTargets);
         Student = StudentGenerator.FromTeacher(teacher, spec, Teacher.Schedule, init);
         if (!ReferenceEquals(init, _rng)) init.Dispose();
         if (config.InitFrom is not null) LoadEarlierExperts(config.InitFrom);

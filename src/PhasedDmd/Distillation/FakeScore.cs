@@ -17,22 +17,38 @@ public sealed class FakeScore : IDisposable
     public AdamW Optimizer { get; }
     public IReadOnlyList<Parameter> Parameters { get; }
 
-    private FakeScore(VelocityModel network, DistillConfig c)
+    private FakeScore(VelocityModel network, IReadOnlyList<Parameter> parameters, DistillConfig c)
     {
         Network = network;
-        Parameters = network.parameters().ToList();
-        Optimizer = optim.AdamW(network.parameters(), c.FakeLearningRate, c.Beta1, c.Beta2, weight_decay: c.WeightDecay);
+        Parameters = parameters;
+        Optimizer = optim.AdamW(parameters, c.FakeLearningRate, c.Beta1, c.Beta2, weight_decay: c.WeightDecay);
     }
 
-    /// <summary>A fresh copy of the teacher's network, in training mode on <paramref name="device"/>.</summary>
-    public static FakeScore FromTeacher(Teacher teacher, DistillConfig config, Device device)
+    /// <summary>
+    /// A fresh copy of the teacher's network for phase <paramref name="phase"/>, in training mode on <paramref name="device"/>:
+    /// all of it trains, or (<see cref="DistillConfig.FakeKind"/> lora) only adapters on the teacher's shared frozen base (their A drawn from a
+    /// stream of the seed and the phase, the same on every rank).
+    /// </summary>
+    public static FakeScore FromTeacher(Teacher teacher, DistillConfig config, Device device, int phase = 1)
     {
         var network = teacher.Network.Spec.Build();
         network.to(device).train();
+        if (config.FakeKind == ExpertKind.Lora)
+        {
+            using var rng = Training.Runtime.NewGenerator(config.Seed + AdapterStream + phase);
+            var lora = LoraAdapters.Attach(network, config.LoraRank, config.LoraAlpha, config.LoraTargets, rng);
+            lora.ShareBase(teacher.Network, network);
+            var adapters = lora.Parameters.Select(p => p.Parameter).ToList();
+            foreach (var p in adapters) p.requires_grad_(true);
+            return new FakeScore(network, adapters, config);
+        }
         StudentGenerator.CopyWeights(teacher.Network, network);
         foreach (var p in network.parameters()) p.requires_grad_(true);   // a script saved frozen (EMA weights) still trains
-        return new FakeScore(network, config);
+        return new FakeScore(network, network.parameters().ToList(), config);
     }
+
+    /// <summary>Offset of the fake scores' adapter streams from the run's seed.</summary>
+    private const long AdapterStream = 7_000_003;
 
     /// <summary>F(x_t, t, c), the velocity of the student's noised boundary distribution.</summary>
     public Tensor Velocity(Tensor xt, Tensor t, Tensor? condition) => Network.Forward(xt, t, condition);

@@ -34,7 +34,7 @@ public sealed class PhaseState : IDisposable
         Expert = student.Expert(k);
         Trainable = student.TrainableParameters(k).ToList();
         foreach (var p in Trainable) p.requires_grad_(true);
-        Fake = FakeScore.FromTeacher(teacher, c, device);
+        Fake = FakeScore.FromTeacher(teacher, c, device, k);
         GeneratorOptimizer = optim.AdamW(Trainable, c.GeneratorLearningRate, c.Beta1, c.Beta2, weight_decay: c.WeightDecay);
         Ema = c.GeneratorEma > 0 ? new Ema(Expert, c.GeneratorEma) : null;
         var (s, upper) = c.RenoisingInterval(layout, k);

@@ -14,19 +14,24 @@ namespace PhasedDmd.Generators;
 public sealed class StudentGenerator : nn.Module
 {
     private readonly ModuleList<VelocityModel> experts;
+    private readonly LoraAdapters?[] adapters;
     public StudentSpec Spec { get; }
     public NoiseSchedule Schedule { get; }
     public PhaseLayout Layout => Spec.Layout;
 
-    private StudentGenerator(StudentSpec spec, NoiseSchedule schedule, IEnumerable<VelocityModel> models) : base(nameof(StudentGenerator))
+    private StudentGenerator(StudentSpec spec, NoiseSchedule schedule, IReadOnlyList<(VelocityModel Expert, LoraAdapters? Adapters)> models) : base(nameof(StudentGenerator))
     {
         Spec = spec;
         Schedule = schedule;
-        experts = new ModuleList<VelocityModel>(models.ToArray());
+        experts = new ModuleList<VelocityModel>([.. models.Select(m => m.Expert)]);
+        adapters = [.. models.Select(m => m.Adapters)];
         RegisterComponents();
     }
 
-    /// <summary>K experts initialised from the teacher (full copies, or zero-initialised LoRA on frozen copies).</summary>
+    /// <summary>
+    /// K experts initialised from the teacher: full copies, or LoRA adapters (zero-initialised) on the teacher's
+    /// own frozen base, which every expert shares with it (<see cref="LoraAdapters.ShareBase"/>: one copy in memory).
+    /// </summary>
     public static StudentGenerator FromTeacher(VelocityModel teacher, StudentSpec spec, NoiseSchedule schedule, Generator? rng = null)
     {
         var device = teacher.parameters().First().device;
@@ -34,31 +39,26 @@ public sealed class StudentGenerator : nn.Module
         {
             var expert = teacher.Spec.Build();
             expert.to(device);
+            if (spec.Experts == ExpertKind.Lora)
+            {
+                var lora = spec.AttachTo(expert, rng);
+                lora.ShareBase(teacher, expert);
+                return (expert, lora);
+            }
             CopyWeights(teacher, expert);
             foreach (var p in expert.parameters()) p.requires_grad_(true);   // whatever the teacher's file said (e.g. frozen EMA weights)
-            if (spec.Experts == ExpertKind.Lora) AttachLora(expert, spec, rng);
-            return expert;
+            return (expert, (LoraAdapters?)null);
         }).ToList();
         return new StudentGenerator(spec, schedule, models);
     }
 
     /// <summary>An untrained student of the given architecture (to load saved weights into).</summary>
     public static StudentGenerator Create(ModelSpec network, StudentSpec spec, NoiseSchedule schedule)
-        => new(spec, schedule, Enumerable.Range(0, spec.Layout.Phases).Select(_ =>
+        => new(spec, schedule, [.. Enumerable.Range(0, spec.Layout.Phases).Select(_ =>
         {
             var expert = network.Build();
-            if (spec.Experts == ExpertKind.Lora) AttachLora(expert, spec, null);
-            return expert;
-        }));
-
-    private static void AttachLora(VelocityModel expert, StudentSpec spec, Generator? rng)
-    {
-        foreach (var p in expert.parameters()) p.requires_grad_(false);
-        var layers = expert.AdaptableLayers().ToList();
-        if (layers.Count == 0)
-            throw new InputException($"experts: lora needs linear layers the project can wrap, and this {expert.Spec.GetType().Name.Replace("Spec", "")} network has none (TorchScript modules are sealed); use full experts");
-        foreach (var (_, layer) in layers) layer.AttachAdapter(spec.LoraRank, spec.LoraAlpha, rng);
-    }
+            return (expert, spec.Experts == ExpertKind.Lora ? spec.AttachTo(expert, null) : null);
+        })]);
 
     public static void CopyWeights(nn.Module from, nn.Module to)
     {
@@ -69,26 +69,26 @@ public sealed class StudentGenerator : nn.Module
     }
 
     /// <summary>
-    /// A copy with every LoRA adapter merged into plain weights (W + (α/r) B A): full experts
-    /// that compute the same velocities, for export. A full-expert student is copied as is.
+    /// A copy with every attached LoRA adapter merged into plain weights (W + (α/r) B A): full experts
+    /// that compute the same velocities, for export. Declared adapters stay (the network's own forward
+    /// applies them); a full-expert student is copied as is.
     /// </summary>
     public StudentGenerator Merged(ModelSpec network)
     {
         var spec = Spec with { Experts = ExpertKind.Full };
         var merged = Create(network, spec, Schedule);
         merged.to(experts[0].parameters().First().device);
-        using var _ = torch.no_grad();
         for (var k = 1; k <= ExpertCount; k++)
         {
-            var source = Expert(k);
-            var target = merged.Expert(k);
-            CopyWeights(source, target);
-            foreach (var ((_, from), (_, to)) in source.AdaptableLayers().Zip(target.AdaptableLayers()))
-                to.weight.copy_(from.MergedWeight());
+            CopyWeights(Expert(k), merged.Expert(k));
+            Adapters(k)?.MergeInto(merged.Expert(k));
         }
         merged.eval();
         return merged;
     }
+
+    /// <summary>The adapters of phase k's expert (null for a full expert).</summary>
+    public LoraAdapters? Adapters(int k) => adapters[k - 1];
 
     /// <summary>The expert of phase k (1-based).</summary>
     public VelocityModel Expert(int k) => experts[k - 1];
@@ -97,9 +97,7 @@ public sealed class StudentGenerator : nn.Module
 
     /// <summary>Parameters that training phase k may change: the whole expert, or only its adapters.</summary>
     public IEnumerable<Parameter> TrainableParameters(int k)
-        => Spec.Experts == ExpertKind.Lora
-            ? Expert(k).named_parameters().Where(p => p.name.EndsWith("lora_A") || p.name.EndsWith("lora_B")).Select(p => p.parameter)
-            : Expert(k).parameters();
+        => Adapters(k) is { } lora ? lora.Parameters.Select(p => p.Parameter) : Expert(k).parameters();
 
     /// <summary>
     /// One student step from t_i to <paramref name="toTime"/> with the expert of step i's phase.

@@ -31,6 +31,11 @@ public sealed record StudentExportManifest
     public required int[] StepExperts { get; init; }
     /// <summary>The experts' files, phase 1 (high noise) first.</summary>
     public required string[] Experts { get; init; }
+    /// <summary>
+    /// LoRA students: each expert's adapters in the PEFT / diffusers layout, a folder per expert holding
+    /// <c>adapter_model.safetensors</c> and <c>adapter_config.json</c> (to load onto the teacher); null for full experts.
+    /// </summary>
+    public string[]? Adapters { get; init; }
     /// <summary>Interior phase boundary times s_1 … s_{K−1}.</summary>
     public required double[] PhaseBoundaries { get; init; }
     /// <summary>null for an unconditional student.</summary>
@@ -53,7 +58,8 @@ public sealed record ExportedConditions(string Kind, int Count, string? File = n
 /// <c>phased-dmd export</c>: a student as files PyTorch reads. TorchScript experts are saved as
 /// TorchScript (<c>expert_K.pt</c>, the scripted module with the expert's trained weights); experts of
 /// native networks (MLP, DiT, …) as safetensors (<c>expert_K.safetensors</c>, LoRA merged, keys the
-/// module paths of the network's parameters, e.g. <c>layers.0.weight</c>). Beside them
+/// module paths of the network's parameters, e.g. <c>layers.0.weight</c>). A LoRA student's adapters are also
+/// written unmerged in the PEFT layout (<c>expert_K_lora/</c>), to load onto the teacher in PyTorch. Beside them
 /// <c>student.json</c> and <c>sample_student.py</c>, a PyTorch-only reference sampler (TorchScript and
 /// MLP students). The directory is written under a temporary name and renamed at the end, so an
 /// interrupted export leaves nothing half-written.
@@ -68,15 +74,15 @@ public static class StudentExport
         if (File.Exists(Path.Combine(outDir, ManifestFile)) || (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any()))
             throw new InputException($"out: {outDir} is not empty; export into a new directory");
         var (card, loaded) = StudentDirectory.Load(studentDir);
-        using var student = loaded.Spec.Experts == ExpertKind.Lora ? loaded.Merged(card.Network) : loaded;
-        if (!ReferenceEquals(student, loaded)) loaded.Dispose();
-
         var full = Path.GetFullPath(outDir);
         var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.export-{Environment.ProcessId}");
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         Directory.CreateDirectory(temp);
         try
         {
+            var adapters = loaded.Spec.Experts == ExpertKind.Lora ? WriteAdapters(loaded, temp) : null;
+            using var student = loaded.Spec.Experts == ExpertKind.Lora ? loaded.Merged(card.Network) : loaded;
+            if (!ReferenceEquals(student, loaded)) loaded.Dispose();
             var experts = new string[student.ExpertCount];
             for (var k = 1; k <= student.ExpertCount; k++)
             {
@@ -106,6 +112,7 @@ public static class StudentExport
                 StepTimes = layout.Times,
                 StepExperts = [.. Enumerable.Range(0, layout.Steps).Select(i => layout.PhaseOfStep(i) - 1)],
                 Experts = experts,
+                Adapters = adapters,
                 PhaseBoundaries = [.. Enumerable.Range(1, layout.Phases - 1).Select(layout.BoundaryTime)],
                 Conditions = conditions,
                 SourceSha256 = ModelDirectory.Sha256(Path.Combine(studentDir, ModelDirectory.WeightsFile)),
@@ -123,6 +130,24 @@ public static class StudentExport
             if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
             throw;
         }
+    }
+
+    /// <summary>The PEFT folder of expert k's adapters.</summary>
+    public static string AdapterFolder(int k) => $"expert_{k}_lora";
+
+    /// <summary>Each expert's adapters as PEFT writes them: <c>adapter_model.safetensors</c> and <c>adapter_config.json</c>.</summary>
+    private static string[] WriteAdapters(StudentGenerator student, string dir)
+    {
+        var folders = new string[student.ExpertCount];
+        for (var k = 1; k <= student.ExpertCount; k++)
+        {
+            var lora = student.Adapters(k)!;
+            folders[k - 1] = AdapterFolder(k);
+            var folder = Directory.CreateDirectory(Path.Combine(dir, folders[k - 1])).FullName;
+            Safetensors.SaveStateDict(Path.Combine(folder, "adapter_model.safetensors"), lora.PeftStateDict());
+            File.WriteAllText(Path.Combine(folder, "adapter_config.json"), System.Text.Json.JsonSerializer.Serialize(lora.PeftConfig(), new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        }
+        return folders;
     }
 
     /// <summary>The reference sampler's source (shipped inside the library).</summary>

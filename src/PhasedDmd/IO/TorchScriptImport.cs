@@ -35,6 +35,13 @@ public sealed record TorchScriptImportOptions
     /// it, so <c>eval</c> and the validation monitor give exact measures (mode coverage, weight TV) without <c>--mixture</c>.
     /// </summary>
     public string? Mixture { get; init; }
+    /// <summary>
+    /// A regex over the script's parameter names picking the LoRA adapter parameters its author put in (e.g. <c>lora_</c>):
+    /// <c>distill --experts lora</c> then trains only those, on the teacher's shared frozen base. Null: none.
+    /// </summary>
+    public string? Adapters { get; init; }
+    /// <summary>The adapters' α (the wrapper's scale is α / r), written into the PEFT export's adapter_config.json; null: α = r.</summary>
+    public double? AdapterAlpha { get; init; }
     /// <summary>SHA-256 of the imported file (filled in by the import).</summary>
     public string? Sha256 { get; init; }
 
@@ -104,9 +111,16 @@ public static class TorchScriptImport
         catch (ArgumentException e) { throw new InputException($"schedule: {e.Message}"); }
 
         var source = Path.GetFullPath(o.TorchScript);
+        if (o.AdapterAlpha is { } alpha && !(alpha > 0 && double.IsFinite(alpha))) throw new InputException($"adapter-alpha: must be positive (got {alpha})");
+        if (o.AdapterAlpha is not null && o.Adapters is null) throw new InputException("adapter-alpha: belongs to the adapters; give --adapters PATTERN too");
         var probe = new TorchScriptSpec(source, o.SampleShape, prediction, timeScale, schedule,
-                                        o.Conditions is null ? null : Path.GetFullPath(o.Conditions), o.Names is null ? null : Path.GetFullPath(o.Names));
-        using (var model = new TorchScriptVelocityModel(probe)) Check(model, o.SampleShape);
+                                        o.Conditions is null ? null : Path.GetFullPath(o.Conditions), o.Names is null ? null : Path.GetFullPath(o.Names),
+                                        o.Adapters, o.AdapterAlpha);
+        using (var model = new TorchScriptVelocityModel(probe))
+        {
+            Check(model, o.SampleShape);
+            CheckAdapters(model, o.Adapters);
+        }
         var network = probe with
         {
             Script = TorchScriptSpec.FileName,
@@ -133,6 +147,16 @@ public static class TorchScriptImport
             SchedulerConfig = o.SchedulerConfig is null ? null : Path.GetFullPath(o.SchedulerConfig),
         });
         return card;
+    }
+
+    /// <summary>The adapter pattern picks some of the script's parameters, not all of them (the base must stay).</summary>
+    private static void CheckAdapters(TorchScriptVelocityModel model, string? pattern)
+    {
+        if (pattern is null) return;
+        var adapters = LoraAdapters.DeclaredNames(model)!;
+        var all = model.named_parameters().Count();
+        if (adapters.Count == all)
+            throw new InputException($"adapters: '{pattern}' matches all {all} parameters of the script; it should pick only the adapters (e.g. lora_), not the base");
     }
 
     /// <summary>Runs the module on a batch of 4 (with conditions: rows of the file, then its null row): signature, output shape and finiteness.</summary>

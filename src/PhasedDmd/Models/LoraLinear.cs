@@ -5,10 +5,9 @@ using static TorchSharp.torch;
 namespace PhasedDmd.Models;
 
 /// <summary>
-/// A linear layer y = x Wᵀ + b that can carry a low-rank adapter:
-/// y = x Wᵀ + b + (α / r) · (x Aᵀ) Bᵀ, with A ~ small random, B = 0 at creation
-/// (so the adapted layer starts equal to the base). The base weight can be frozen and
-/// shared; the adapter can be merged into plain weights for export.
+/// A linear layer y = x Wᵀ + b that the network's author marks as adaptable: by default
+/// <see cref="LoraAdapters"/> gives these layers a low-rank adapter,
+/// y = x Wᵀ + b + (α / r) · (x Aᵀ) Bᵀ, computed here without a hook.
 /// </summary>
 public sealed class LoraLinear : nn.Module<Tensor, Tensor>
 {
@@ -33,20 +32,13 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>Adds a fresh adapter (rank r, scale α / r). B starts at zero.</summary>
-    public void AttachAdapter(int rank, double alpha, Generator? generator = null)
+    /// <summary>Runs with the adapter <see cref="LoraAdapters"/> attached (its parameters are registered by it as lora_A, lora_B).</summary>
+    internal void UseAdapter(Parameter a, Parameter b, double scale)
     {
-        if (rank < 1) throw new InputException($"lora rank must be ≥ 1 (got {rank})");
-        var bound = 1.0 / Math.Sqrt(InFeatures);
-        var device = weight.device;
-        lora_A = new Parameter(torch.empty(rank, InFeatures).uniform_(-bound, bound, generator: generator).to(device));
-        lora_B = new Parameter(torch.zeros(OutFeatures, rank, device: device));
-        register_parameter("lora_A", lora_A);
-        register_parameter("lora_B", lora_B);
-        _scale = alpha / rank;
+        lora_A = a;
+        lora_B = b;
+        _scale = scale;
     }
-
-    public double AdapterScale { get => _scale; set => _scale = value; }
 
     public override Tensor forward(Tensor x)
     {
@@ -54,13 +46,5 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         if (lora_A is not null && lora_B is not null)
             y = y + nn.functional.linear(nn.functional.linear(x, lora_A), lora_B) * _scale;
         return y;
-    }
-
-    /// <summary>W + (α / r) B A: the plain weight equivalent to the adapted layer.</summary>
-    public Tensor MergedWeight()
-    {
-        using var _ = torch.no_grad();
-        if (lora_A is null || lora_B is null) return weight.detach().clone();
-        return (weight + lora_B.matmul(lora_A) * _scale).detach();
     }
 }

@@ -36,6 +36,18 @@ public abstract record ModelSpec
     /// <summary>Whether the reference sampler that <c>export</c> writes (<c>sample_student.py</c>) can run students of this network.</summary>
     [JsonIgnore] public virtual bool SampledByExportedScript => false;
 
+    /// <summary>
+    /// A regex over parameter names picking the adapter parameters the network's author put in (a TorchScript module
+    /// wrapped with LoRA before scripting); null when the adapters, if any, are attached by <see cref="LoraAdapters"/>.
+    /// </summary>
+    [JsonIgnore] public virtual string? DeclaredAdapters => null;
+
+    /// <summary>The α of declared adapters (their scale is α / r), as recorded at import; null: α = r.</summary>
+    [JsonIgnore] public virtual double? DeclaredAdapterAlpha => null;
+
+    /// <summary>Whether the network is compiled (TorchScript): no layer can be wrapped from here, only declared adapters train.</summary>
+    [JsonIgnore] public virtual bool IsSealed => false;
+
     /// <summary>The files a model directory built on this network carries beside its card, relative to it (an imported script, its conditions and their names).</summary>
     [JsonIgnore] public virtual IReadOnlyList<string> Files => [];
 

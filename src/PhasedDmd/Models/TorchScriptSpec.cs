@@ -13,8 +13,10 @@ namespace PhasedDmd.Models;
 /// <param name="Script">The TorchScript file, relative to the model directory.</param>
 /// <param name="Conditions">The conditions file (<see cref="ConditionsFile"/>) of a conditional module, relative to the model directory; null for forward(x, t).</param>
 /// <param name="Names">The text file naming the conditions' rows, relative to the model directory (optional).</param>
+/// <param name="Adapters">A regex over the script's parameter names picking its LoRA adapter parameters (e.g. <c>lora_</c>), or null.</param>
+/// <param name="AdapterAlpha">The adapters' α (the wrapper's scale is α / r), for the PEFT export; null: α = r.</param>
 public sealed record TorchScriptSpec(string Script, long[] Shape, string Prediction = "velocity", double TimeScale = 1, string Schedule = "flow",
-                                     string? Conditions = null, string? Names = null) : ModelSpec
+                                     string? Conditions = null, string? Names = null, string? Adapters = null, double? AdapterAlpha = null) : ModelSpec
 {
     /// <summary>The file name of the script inside a model directory.</summary>
     public const string FileName = "model.pt";
@@ -29,6 +31,9 @@ public sealed record TorchScriptSpec(string Script, long[] Shape, string Predict
     [JsonIgnore] public override Diffusion.Prediction Output => Diffusion.Predictions.Parse(Prediction);
     [JsonIgnore] public override double InputTimeScale => TimeScale;
     [JsonIgnore] public override bool SampledByExportedScript => true;
+    [JsonIgnore] public override string? DeclaredAdapters => Adapters;
+    [JsonIgnore] public override double? DeclaredAdapterAlpha => AdapterAlpha;
+    [JsonIgnore] public override bool IsSealed => true;
 
     public override long[] SampleShape => Shape;
 

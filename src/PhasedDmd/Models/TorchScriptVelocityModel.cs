@@ -8,8 +8,8 @@ namespace PhasedDmd.Models;
 /// A TorchScript network behind the velocity-model interface: its time input is scaled by the
 /// spec's time scale and its output converted to the velocity by the one set of conversions
 /// (<see cref="Parameterization"/>). Its parameters are ordinary trainable parameters, so experts and
-/// fake scores are independent copies that train like native ones. It has no LoRA-capable layers
-/// (they are inside the script, which cannot be rewritten from here): its experts are full copies.
+/// fake scores are independent copies that train like native ones. No layer of the script can be wrapped
+/// from here: LoRA experts train the adapter parameters its author declared (<see cref="TorchScriptSpec.Adapters"/>).
 /// A conditional module gets rows of its conditions file, and the file's <c>null</c> row for guidance.
 /// </summary>
 public sealed class TorchScriptVelocityModel : VelocityModel
@@ -38,6 +38,7 @@ public sealed class TorchScriptVelocityModel : VelocityModel
     /// </summary>
     public override IEnumerable<(string name, nn.Module module)> named_modules() => [("net", net)];
     public override bool IsConditional => _conditions is not null;
+    public override string AuthorPrefix => "net.";
 
     /// <summary>The conditions file's <c>null</c> row for every condition of the batch.</summary>
     public override Tensor NullCondition(Tensor condition)

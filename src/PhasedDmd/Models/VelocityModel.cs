@@ -59,6 +59,9 @@ public abstract class VelocityModel : nn.Module
         return Diffusion.Guidance.Combine(parts[1], parts[0], scale).MoveToOuterDisposeScope();
     }
 
+    /// <summary>What this wrapper puts before the parameter names of the network its author wrote (a script's <c>net.</c>).</summary>
+    public virtual string AuthorPrefix => "";
+
     /// <summary>Linear layers that can carry LoRA adapters, by their module path.</summary>
     public IEnumerable<(string Name, LoraLinear Layer)> AdaptableLayers()
         => named_modules().Where(m => m.module is LoraLinear).Select(m => (m.name, (LoraLinear)m.module));

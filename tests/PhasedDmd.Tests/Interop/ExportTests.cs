@@ -43,7 +43,8 @@ public sealed class ExportFixture
     public string Student(string name) => Path.Combine(Dir, name);
     public string Export(string name) => Path.Combine(Dir, name + "-export");
     public const string Fixtures = "tests/PhasedDmd.Tests/Interop/fixtures";
-    public static readonly string[] Names = ["x0", "mlp-lora", "conditional", "epsilon", "sd-v"];
+    public static readonly string[] Names = ["x0", "mlp-lora", "conditional", "epsilon", "sd-v", "script-lora"];
+    public string ScriptLoraTeacher => Path.Combine(Dir, "teacher-script-lora");
 
     public ExportFixture()
     {
@@ -78,6 +79,12 @@ public sealed class ExportFixture
             SchedulerConfig = Path.Combine(fixtures, "mixture", "scheduler_config_v_prediction.json"),
         }, sd);
         Distil(sd, "sd-v", DistillConfig.ForTeacher(ModelDirectory.ReadCard(sd)) with { Method = "phased", Steps = 4, Phases = 2 });
+        // LoRA put into the script by its author (B zero, α = 4, r = 2), declared at import: PEFT export of declared adapters.
+        TorchScriptImport.Import(new TorchScriptImportOptions
+        {
+            TorchScript = Path.Combine(fixtures, "gaussian_lora.pt"), Prediction = "velocity", SampleShape = [2], TimeScale = 1000, Adapters = "lora_", AdapterAlpha = 4,
+        }, ScriptLoraTeacher);
+        Distil(ScriptLoraTeacher, "script-lora", new DistillConfig { Method = "phased", Steps = 4, Phases = 2, Experts = ExpertKind.Lora });
         foreach (var name in Names) StudentExport.Export(Student(name), Export(name));
     }
 
@@ -184,7 +191,7 @@ public class ExportTests(ExportFixture fixture, Xunit.Abstractions.ITestOutputHe
         using (var g = new Generator(42))
         using (var n = torch.randn([300, 2], generator: g))
             PhasedDmd.Cli.Commands.SampleCommand.WriteCsv(noise, TensorExport.ToMatrix(n));
-        foreach (var (name, prompts) in new[] { ("x0", Array.Empty<string>()), ("mlp-lora", []), ("conditional", ["southwest,northeast"]), ("epsilon", []), ("sd-v", []) })
+        foreach (var (name, prompts) in new[] { ("x0", Array.Empty<string>()), ("mlp-lora", []), ("conditional", ["southwest,northeast"]), ("epsilon", []), ("sd-v", []), ("script-lora", []) })
         {
             var ours = Path.Combine(root, $"{name}-csharp.csv");
             var theirs = Path.Combine(root, $"{name}-pytorch.csv");
@@ -202,6 +209,25 @@ public class ExportTests(ExportFixture fixture, Xunit.Abstractions.ITestOutputHe
             output.WriteLine($"{name}: max |Δ| {TestUtil.MaxAbs(a, b):G3}, max |Δ| / max(1, |x|) {worst:G3}");
             Assert.True(worst <= 1e-4, $"{name}: max |Δ| / max(1, |x|) = {worst.ToString("G3", CultureInfo.InvariantCulture)}");
         }
+    }
+
+    [PythonTorchFact]
+    public void Peft_adapters_applied_to_the_teacher_in_PyTorch_give_the_exported_experts()
+    {
+        var script = Path.Combine(TestUtil.RepoRoot(), "tests", "PhasedDmd.Tests", "Interop", "apply_peft.py");
+        foreach (var (name, teacher) in new[] { ("mlp-lora", Path.Combine(TestUtil.RepoRoot(), "assets", "teachers", "ring8")), ("script-lora", fixture.ScriptLoraTeacher) })
+        {
+            var folder = Path.Combine(fixture.Export(name), StudentExport.AdapterFolder(2));
+            Assert.True(File.Exists(Path.Combine(folder, "adapter_model.safetensors")) && File.Exists(Path.Combine(folder, "adapter_config.json")), name);
+            var (code, printed) = RunPython(script, [fixture.Export(name), teacher]);
+            output.WriteLine($"{name}: {printed.Trim()}");
+            Assert.True(code == 0, printed);
+            Assert.Equal(2, printed.Split('\n').Count(l => l.StartsWith("expert ")));
+        }
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(fixture.Export("script-lora"), StudentExport.AdapterFolder(1), "adapter_config.json")));
+        Assert.Equal(4, config.RootElement.GetProperty("lora_alpha").GetDouble());
+        Assert.Equal(2, config.RootElement.GetProperty("r").GetInt32());
+        Assert.Equal(["hidden", "out"], config.RootElement.GetProperty("target_modules").EnumerateArray().Select(e => e.GetString()));
     }
 
     [PythonTorchFact]

@@ -155,7 +155,7 @@ public class TorchScriptTeacherTests(TorchScriptFixture fixture) : IClassFixture
         }
         var lora = new DistillConfig { Experts = ExpertKind.Lora, IterationsPerPhase = 1, BatchSize = 32 };
         var e = Assert.Throws<InputException>(() => new Distiller(lora, card, teacher));
-        Assert.Contains("lora needs linear layers", e.Message);
+        Assert.Contains("import-teacher --adapters PATTERN", e.Message);
     }
 
     [Fact]

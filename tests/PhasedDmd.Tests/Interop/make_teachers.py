@@ -43,6 +43,41 @@ class Gaussian(torch.nn.Module):
         return out + self.correction(torch.cat([x, t], dim=1))
 
 
+class LoRA(torch.nn.Module):
+    """y = base(x) + (alpha / r) B A x, B zero-initialised (the PEFT convention and key names)."""
+
+    def __init__(self, base: torch.nn.Linear, rank: int, alpha: float):
+        super().__init__()
+        self.base = base
+        self.lora_A = torch.nn.Linear(base.in_features, rank, bias=False)
+        self.lora_B = torch.nn.Linear(rank, base.out_features, bias=False)
+        torch.nn.init.zeros_(self.lora_B.weight)
+        self.scale = alpha / rank
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.base(x) + self.lora_B(self.lora_A(x)) * self.scale
+
+
+class GaussianLora(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(1)
+        self.mean = torch.nn.Parameter(torch.tensor(MEAN))
+        self.log_std = torch.nn.Parameter(torch.tensor(STD).log())
+        self.hidden = LoRA(torch.nn.Linear(3, 16), rank=2, alpha=4.0)
+        self.out = LoRA(torch.nn.Linear(16, 2), rank=2, alpha=4.0)
+        torch.nn.init.zeros_(self.out.base.weight)
+        torch.nn.init.zeros_(self.out.base.bias)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        t = (t / 1000.0).reshape(-1, 1)
+        s2 = torch.exp(2 * self.log_std)
+        v = (1 - t) ** 2 * s2 + t ** 2
+        d = x - (1 - t) * self.mean
+        exact = -self.mean + (t - (1 - t) * s2) * d / v
+        return exact + self.out(torch.nn.functional.silu(self.hidden(torch.cat([x, t], dim=1))))
+
+
 class ImageConditional(torch.nn.Module):
     def __init__(self):
         super().__init__()
@@ -72,6 +107,7 @@ class NotFinite(torch.nn.Module):
 def main(out: str) -> None:
     for prediction in ("velocity", "x0", "epsilon"):
         torch.jit.script(Gaussian(prediction)).save(f"{out}/gaussian_{prediction}.pt")
+    torch.jit.script(GaussianLora()).save(f"{out}/gaussian_lora.pt")
     torch.jit.script(ImageConditional()).save(f"{out}/image_conditional.pt")
     torch.jit.script(OneInput()).save(f"{out}/one_input.pt")
     torch.jit.script(WrongShape()).save(f"{out}/wrong_shape.pt")

@@ -46,18 +46,21 @@ public class ModelTests
     [Fact]
     public void Lora_adapter_starts_as_the_identity_and_merges_exactly()
     {
-        var layer = new LoraLinear(8, 5);
-        var x = torch.randn(7, 8);
-        var before = layer.forward(x);
-        layer.AttachAdapter(rank: 4, alpha: 8);
-        Assert.True(TestUtil.MaxAbs(layer.forward(x), before) < 1e-7);
-        using (torch.no_grad()) layer.lora_B!.normal_();
-        var adapted = layer.forward(x);
+        using var model = new MlpSpec(DataDim: 3, Hidden: 8, Layers: 3).Build();
+        var x = torch.randn(7, 3);
+        var t = torch.rand(7);
+        var before = model.Forward(x, t, null);
+        var lora = LoraAdapters.Attach(model, rank: 4, alpha: 8, targets: null, rng: null);
+        Assert.True(TestUtil.MaxAbs(model.Forward(x, t, null), before) < 1e-7);
+        Assert.All(lora.Layers, l => Assert.Equal(2.0, l.Scale));
+        using (torch.no_grad()) foreach (var l in lora.Layers) l.B.normal_();
+        var adapted = model.Forward(x, t, null);
         Assert.True(TestUtil.MaxAbs(adapted, before) > 1e-3);
-        // y = x (W + (α/r) B A)ᵀ + b
-        var merged = nn.functional.linear(x, layer.MergedWeight(), layer.bias);
-        Assert.True(TestUtil.MaxAbs(merged, adapted) < 1e-5);
-        Assert.Equal(2.0, layer.AdapterScale);
+        // y = x (W + (α/r) B A)ᵀ + b, layer by layer
+        using var plain = model.Spec.Build();
+        PhasedDmd.Generators.StudentGenerator.CopyWeights(model, plain);
+        lora.MergeInto(plain);
+        Assert.True(TestUtil.MaxAbs(plain.Forward(x, t, null), adapted) < 1e-5);
     }
 
     [Fact]
