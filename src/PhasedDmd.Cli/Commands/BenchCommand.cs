@@ -42,6 +42,10 @@ public sealed class BenchSettings : CommandSettings
     [Description("Open MPI's launcher for the 2-rank data-parallel rows (default: mpirun.openmpi, Debian's name for it, on the PATH — a plain mpirun may be MPICH's; none = skip those rows).")]
     public string Mpirun { get; init; } = "mpirun.openmpi";
 
+    [CommandOption("--size")]
+    [Description("Add the size table: dmd, sgts, phased K=2 and K=4 on a ~100M-parameter DiT-style transformer written by PyTorch (benchmarks/dit_100m.py), full and LoRA experts, peak memory and seconds per update (about 15 more minutes; needs Python with torch and ~10 GB of memory).")]
+    public bool Size { get; init; }
+
     public override ValidationResult Validate()
     {
         if (Threads < 1) return ValidationResult.Error("--threads must be ≥ 1");
@@ -64,7 +68,7 @@ public sealed class BenchCommand : Command<BenchSettings>
         var outDir = Path.GetDirectoryName(outPath)!;
         Directory.CreateDirectory(outDir);
         var work = Path.Combine(outDir, ".bench-work");
-        var run = new BenchRun(new BenchOptions(s.Quick, s.Threads, models, s.Mpirun, s.Reference, s.Python, s.SkipPyTorch), SelfStartInfo);
+        var run = new BenchRun(new BenchOptions(s.Quick, s.Threads, models, s.Mpirun, s.Reference, s.Python, s.SkipPyTorch, s.Size), SelfStartInfo);
         var results = ConsoleProgress.Run("bench", progress => run.Run(work, progress));
         Json.WriteMetrics(outPath, results);
         var markdown = BenchReport.Markdown(results);

@@ -8,7 +8,7 @@ namespace PhasedDmd.Cli.Commands;
 public sealed class BenchWorkerSettings : CommandSettings
 {
     [CommandOption("--part <PART>")]
-    [Description("update, torchscript, sampling, efficiency, growth or parallel (run under mpirun for more than one rank).")]
+    [Description("update, torchscript, size, sampling, efficiency, growth or parallel (run under mpirun for more than one rank).")]
     public string Part { get; init; } = "";
 
     [CommandOption("--model <MODEL>")]
@@ -36,8 +36,12 @@ public sealed class BenchWorkerSettings : CommandSettings
     public bool Quick { get; init; }
 
     [CommandOption("--script <FILE>")]
-    [Description("The TorchScript MLP of the torchscript part (from benchmarks/torchscript_mlp.py).")]
+    [Description("The TorchScript MLP of the torchscript part (from benchmarks/torchscript_mlp.py), or the imported transformer's model directory of the size part (benchmarks/dit_100m.py, then import-teacher).")]
     public string? Script { get; init; }
+
+    [CommandOption("--experts <KIND>")]
+    [Description("full or lora (size part; lora needs a script with LoRA layers).")]
+    public string Experts { get; init; } = "full";
 
     [CommandOption("--out <FILE>")]
     public string Out { get; init; } = "";
@@ -63,11 +67,13 @@ public sealed class BenchWorkerCommand : Command<BenchWorkerSettings>
         {
             "update" => UpdateBenchmark.Measure(BenchSetup.ParseModel(s.Model), BenchCase.Find(s.Case), s.Threads, s.Warmup, s.Repeats),
             "torchscript" => UpdateBenchmark.MeasureTorchScript(s.Script ?? throw new InputException("--script FILE is required"), BenchCase.Find(s.Case), s.Threads, s.Warmup, s.Repeats),
+            "size" => SizeBenchmark.Measure(s.Script ?? throw new InputException("--script DIR is required"), BenchCase.Find(s.Case),
+                s.Experts == "lora" ? Generators.ExpertKind.Lora : Generators.ExpertKind.Full, s.Threads, s.Warmup, s.Repeats),
             "sampling" => SamplingBenchmark.Measure(s.Threads, batch: 64, repeats: s.Repeats),
             "efficiency" => EfficiencyBenchmark.Measure(s.Threads, batch: 64, s.Warmup, s.Repeats, s.Quick),
             "growth" => MemoryGrowthBenchmark.Measure(s.Threads, s.Updates, every: Math.Max(1, s.Updates / 100),
                 progress: (done, total) => { if (done % Math.Max(1, total / 10) == 0) Console.Error.WriteLine($"growth: {done}/{total}"); }),
-            _ => throw new InputException($"--part: unknown part '{s.Part}' (expected update, torchscript, sampling, efficiency, growth or parallel)"),
+            _ => throw new InputException($"--part: unknown part '{s.Part}' (expected update, torchscript, size, sampling, efficiency, growth or parallel)"),
         };
         Json.Write(s.Out, result);
         return 0;

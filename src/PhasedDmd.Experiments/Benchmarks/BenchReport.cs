@@ -95,6 +95,23 @@ public static class BenchReport
         }
         else sb.AppendLine($"Skipped: {r.TorchScriptSkipped ?? "not run"}.");
         sb.AppendLine();
+        sb.AppendLine("## A model of real size");
+        sb.AppendLine();
+        if (r.Size.Count > 0)
+        {
+            var p0 = r.Size[0];
+            sb.AppendLine($"The DiT-style transformer of `benchmarks/dit_100m.py` written by PyTorch ({p0.Parameters / 1e6:0.0}M parameters; with LoRA rank 64 on qkv, proj, fc1 and fc2, imported with `--adapters lora_`), batch {p0.Batch}, {p0.FakeUpdates} fake update per generator update, {p0.Threads} threads; peak = the process's resident peak over the updates.");
+            sb.AppendLine();
+            sb.AppendLine("| case | experts | precision | parameters | trained per expert | s / update | peak RSS MiB |");
+            sb.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var m in r.Size)
+                sb.AppendLine($"| {m.Case} | {m.Experts} | {m.Precision} | {m.Parameters / 1e6:0.0}M | {m.TrainedParameters / 1e6:0.0}M | {F(m.MedianSeconds, "0.00")} | {F(m.PeakRssMiB, "0")} |");
+            double Peak(string c, string e) => r.Size.FirstOrDefault(m => m.Case == c && m.Experts == e)?.PeakRssMiB ?? double.NaN;
+            sb.AppendLine();
+            sb.AppendLine($"LoRA / full peak, phased K = 2: **{F(Peak("phased-K2", "lora") / Peak("phased-K2", "full"), "0.00")}×**; LoRA K = 4 / K = 2: **{F(Peak("phased-K4", "lora") / Peak("phased-K2", "lora"), "0.00")}×**.");
+        }
+        else sb.AppendLine($"Skipped: {r.SizeSkipped ?? "not run"}.");
+        sb.AppendLine();
         sb.AppendLine("## Data parallel (phased K = 2, the same global batch)");
         sb.AppendLine();
         if (r.DataParallel.Count > 0)

@@ -18,6 +18,10 @@ public sealed record BenchResults
     public double TorchScriptOverNativeUpdateRatio { get; init; } = double.NaN;
     /// <summary>Why the imported row is missing; null when it ran.</summary>
     public string? TorchScriptSkipped { get; init; }
+    /// <summary>The size table: methods on the ~100M transformer with full and LoRA experts (empty unless bench --size).</summary>
+    public List<SizeMeasurement> Size { get; init; } = [];
+    /// <summary>Why the size table is missing; null when it ran.</summary>
+    public string? SizeSkipped { get; init; }
     /// <summary>Phased K = 2 updates at one global batch on 1 rank × T threads, 1 rank × 1 thread and 2 ranks × 1 thread.</summary>
     public List<ParallelMeasurement> DataParallel { get; init; } = [];
     /// <summary>Why the 2-rank rows are missing (no mpirun); null when they ran.</summary>

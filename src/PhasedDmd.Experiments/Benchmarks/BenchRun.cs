@@ -10,7 +10,9 @@ namespace PhasedDmd.Experiments.Benchmarks;
 /// <param name="Mpirun">Open MPI's launcher for the 2-rank rows (a name on the PATH or a path); "none" skips them.</param>
 /// <param name="Reference">The PyTorch reference script.</param>
 /// <param name="Python">Python with torch for the reference and the TorchScript MLP; null = the first of /usr/bin/python3, python3 that imports torch.</param>
-public sealed record BenchOptions(bool Quick, int Threads, IReadOnlyList<BenchModel> Models, string Mpirun, string Reference, string? Python, bool SkipPyTorch);
+/// <param name="Size">Also measure the size table (<see cref="SizeBenchmark"/>): about 100M parameters, a few minutes per row.</param>
+public sealed record BenchOptions(bool Quick, int Threads, IReadOnlyList<BenchModel> Models, string Mpirun, string Reference, string? Python, bool SkipPyTorch,
+                                  bool Size = false);
 
 /// <summary>
 /// The whole benchmark: every measurement in a fresh child process of the program (a <c>bench-worker</c> started by
@@ -71,7 +73,33 @@ public sealed class BenchRun(BenchOptions options, Func<ProcessStartInfo> worker
             jobs.Add(new("torchscript", "mlp imported from TorchScript", ["--part", "torchscript", "--script", script, "--case", "phased-K2", "--warmup", $"{warmup}",
                                                                            "--repeats", $"{repeats}", "--threads", $"{options.Threads}"]));
 
-        var all = jobs.Take(jobs.Count - (script is null ? 0 : 1)).Concat(parallelJobs).Concat(jobs.Skip(jobs.Count - (script is null ? 0 : 1))).ToList();
+        // A model of real size: the ~100M transformer written by PyTorch, without and with LoRA layers.
+        string? sizeSkipped = options.Size ? null : "not requested (bench --size)";
+        var sizeJobs = new List<Job>();
+        if (sizeSkipped is null)
+        {
+            var writer = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.Reference))!, "dit_100m.py");
+            if (python is null) sizeSkipped = "no Python with torch found to write the transformer";
+            else if (!File.Exists(writer)) sizeSkipped = $"{writer} not found (run bench from the repository root)";
+            else
+            {
+                string full = Path.Combine(work, "dit_100m.pt"), lora = Path.Combine(work, "dit_100m_lora.pt");
+                var (code, err) = RunProcess(python, [writer, full]);
+                if (code == 0) (code, err) = RunProcess(python, [writer, lora, "--lora", "64"]);
+                if (code != 0) sizeSkipped = $"dit_100m.py failed (exit {code}): {err}";
+                else
+                    foreach (var experts in new[] { "full", "lora" })
+                    {
+                        var teacher = Path.Combine(work, $"dit_100m_{experts}");   // imported in a process of its own, as a user would
+                        RunWorker(SizeBenchmark.ImportArguments(experts == "lora" ? lora : full, experts == "lora", teacher), command: null);
+                        foreach (var c in SizeBenchmark.Cases)
+                            sizeJobs.Add(new($"size {c} {experts}", $"~100M transformer {c} {experts}", ["--part", "size", "--script", teacher,
+                                "--experts", experts, "--case", c, "--warmup", "1", "--repeats", options.Quick ? "2" : "3", "--threads", $"{options.Threads}"]));
+                    }
+            }
+        }
+
+        var all = jobs.Take(jobs.Count - (script is null ? 0 : 1)).Concat(parallelJobs).Concat(jobs.Skip(jobs.Count - (script is null ? 0 : 1))).Concat(sizeJobs).ToList();
         var files = new Dictionary<string, string>();
         var total = all.Count + (script is null ? 2 : 1);
         for (var i = 0; i < all.Count; i++)
@@ -108,6 +136,8 @@ public sealed class BenchRun(BenchOptions options, Func<ProcessStartInfo> worker
             TorchScriptOverNativeUpdateRatio = imported is not null && native is not null ? imported.MedianSeconds / native.MedianSeconds : double.NaN,
             TorchScriptSkipped = torchScriptSkipped,
             DataParallel = parallel,
+            Size = sizeJobs.Select(j => Read<SizeMeasurement>(j.Key)).ToList(),
+            SizeSkipped = sizeSkipped,
             DataParallelSkipped = launcher is null ? (options.Mpirun == "none" ? "--mpirun none" : $"{options.Mpirun} not found (install Debian's openmpi-bin)") : null,
             Scaling = models.Select(m => (BenchSetup.Name(m), ScalingModel.Fit(parallel, BenchSetup.Name(m))))
                             .Where(p => p.Item2 is not null).ToDictionary(p => p.Item1, p => p.Item2!),
@@ -117,7 +147,8 @@ public sealed class BenchRun(BenchOptions options, Func<ProcessStartInfo> worker
     }
 
     /// <summary>Runs one measurement in a fresh process of this same program (under <paramref name="launcher"/> with <paramref name="ranks"/> ranks when ranks > 0).</summary>
-    private void RunWorker(string[] args, int ranks = 0, string? launcher = null)
+    /// <param name="command">The command to run (default bench-worker; null: the arguments name it).</param>
+    private void RunWorker(string[] args, int ranks = 0, string? launcher = null, string? command = "bench-worker")
     {
         var info = worker();
         if (ranks > 0)
@@ -129,7 +160,7 @@ public sealed class BenchRun(BenchOptions options, Func<ProcessStartInfo> worker
             info.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
             info.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
         }
-        info.ArgumentList.Add("bench-worker");
+        if (command is not null) info.ArgumentList.Add(command);
         foreach (var a in args) info.ArgumentList.Add(a);
         info.RedirectStandardError = true;
         info.RedirectStandardOutput = true;

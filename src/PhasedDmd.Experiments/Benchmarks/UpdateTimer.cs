@@ -53,11 +53,14 @@ public sealed class UpdateTimer(int warmup, int perPhase, Action<long>? afterUpd
     /// returns the timer (the timed updates' wall times and the peak memory).
     /// </summary>
     /// <param name="sync">The data-parallel group (default: one process); <paramref name="communication"/> is its clock of time spent communicating.</param>
+    /// <param name="built">Called with the distiller once it is built (before it runs).</param>
     public static UpdateTimer Time(DistillConfig config, IO.ModelCard card, Models.VelocityModel teacher, int warmup, int repeats,
-                                   Action<long>? afterUpdate = null, Action? atStart = null, IGradientSync? sync = null, Func<double>? communication = null)
+                                   Action<long>? afterUpdate = null, Action? atStart = null, IGradientSync? sync = null, Func<double>? communication = null,
+                                   Action<Distiller>? built = null)
     {
         var perPhase = warmup + repeats + 1;
         var distiller = new Distiller(config with { IterationsPerPhase = perPhase, PhaseIterations = [], LogEvery = perPhase, CheckpointEvery = 0 }, card, teacher, sync);
+        built?.Invoke(distiller);
         var timer = new UpdateTimer(warmup, perPhase, afterUpdate, atStart, communication);
         var scratch = Path.Combine(Path.GetTempPath(), $"pdmd-bench-{Guid.NewGuid():N}");
         try

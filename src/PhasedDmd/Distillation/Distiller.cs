@@ -52,6 +52,7 @@ public sealed class Distiller
         var spec = new StudentSpec(_layout, config.Experts, config.LoraRank, config.LoraAlpha, config.Solver, config.Method, config.LoraTargets);
         Student = StudentGenerator.FromTeacher(teacher, spec, Teacher.Schedule, init);
         if (!ReferenceEquals(init, _rng)) init.Dispose();
+        if (config.Experts == ExpertKind.Lora) Runtime.ReturnFreedMemory();   // the experts' loaded bases, now the teacher's
         if (config.InitFrom is not null) LoadEarlierExperts(config.InitFrom);
         foreach (var p in Student.parameters()) p.requires_grad_(false);
         _rollout = new Rollout(Student, config.EffectiveTruncation);
@@ -84,9 +85,11 @@ public sealed class Distiller
         if (monitor is not null && run.ResumedFrom is null)
             run.Log!.Write(done, [("phase", run.Start.Phase), ("iteration", 0), .. monitor.Validate(null, run.Start.Phase, 0, done)]);
 
+        using var fakes = new FakeScores(Teacher, _config, _device);
         for (var k = run.Start.Phase; k <= _layout.Phases; k++)
         {
-            using var phase = new PhaseState(k, Student, Teacher, _config, _layout, _device);
+            if (k > run.Start.Phase) Runtime.ReturnFreedMemory();   // the last phase's optimizer, EMA and gradients
+            using var phase = new PhaseState(k, Student, _config, _layout, fakes.For(k));
             var first = 1;
             if (k == run.Start.Phase && run.Start.Iteration > 0)
             {
@@ -121,6 +124,7 @@ public sealed class Distiller
             if (_sync.AnyTrue(options.Cancel.IsCancellationRequested))
                 throw new OperationCanceledException($"interrupted at the end of phase {k}; checkpoint written to {run.Checkpoints.Root}");
         }
+        fakes.Dispose();
 
         var card = StudentCard();
         _sync.RequireIdentical(Student.parameters().ToList(), "the student");   // what rank 0 saves is every rank's model
@@ -281,7 +285,10 @@ public sealed class Distiller
     private Tensor? DrawCondition() => _conditions?.Sample(_batch, _rng).to(_device);
 
     /// <summary>The run's share of every checkpoint: the student's weights and the random stream.</summary>
-    private CheckpointParts StudentParts() => new CheckpointParts().Module("student", Student).Rng("rng", _rng, _sync);
+    /// <summary>The student (LoRA experts: only their adapters, the base being the teacher's) and the run's random stream.</summary>
+    private CheckpointParts StudentParts()
+        => (Student.AdapterParameters() is { } adapters ? new CheckpointParts().Tensors("student", adapters) : new CheckpointParts().Module("student", Student))
+            .Rng("rng", _rng, _sync);
 
     /// <summary>A checkpoint after update <paramref name="iteration"/> of phase k; at the phase's end it records the start of phase k + 1.</summary>
     private static void Checkpoint(RunDirectory run, List<ITrainingObserver> observers, int k, int iteration, long done, long skipped,

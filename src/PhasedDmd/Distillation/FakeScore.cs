@@ -14,15 +14,40 @@ namespace PhasedDmd.Distillation;
 public sealed class FakeScore : IDisposable
 {
     public VelocityModel Network { get; }
-    public AdamW Optimizer { get; }
+    public AdamW Optimizer { get; private set; }
     public IReadOnlyList<Parameter> Parameters { get; }
+    private readonly LoraAdapters? _adapters;
 
-    private FakeScore(VelocityModel network, IReadOnlyList<Parameter> parameters, DistillConfig c)
+    private FakeScore(VelocityModel network, IReadOnlyList<Parameter> parameters, DistillConfig c, LoraAdapters? adapters = null)
     {
         Network = network;
         Parameters = parameters;
-        Optimizer = optim.AdamW(parameters, c.FakeLearningRate, c.Beta1, c.Beta2, weight_decay: c.WeightDecay);
+        _adapters = adapters;
+        Optimizer = NewOptimizer(c);
     }
+
+    private AdamW NewOptimizer(DistillConfig c) => optim.AdamW(Parameters, c.FakeLearningRate, c.Beta1, c.Beta2, weight_decay: c.WeightDecay);
+
+    /// <summary>The adapters by name (null for a full fake score): what a checkpoint keeps of a LoRA fake score.</summary>
+    public IReadOnlyList<(string Name, Tensor Tensor)>? AdapterParameters => _adapters?.Parameters.Select(p => (p.Name, (Tensor)p.Parameter)).ToList();
+
+    /// <summary>Whether <see cref="Renew"/> can re-initialise this fake score (LoRA: its adapters are reset; a full copy is loaded again instead).</summary>
+    public bool Renewable => _adapters is not null;
+
+    /// <summary>
+    /// This LoRA fake score as <see cref="FromTeacher"/> would build it for <paramref name="phase"/> (the same adapter draws, a fresh
+    /// optimizer), without loading the network again: a model of real size is not held twice while the next phase starts.
+    /// </summary>
+    public FakeScore Renew(DistillConfig config, int phase)
+    {
+        if (_adapters is null) throw new InvalidOperationException("only a LoRA fake score is renewed in place");
+        using (var rng = AdapterGenerator(config, phase)) _adapters.Reset(rng);
+        Optimizer.Dispose();
+        Optimizer = NewOptimizer(config);
+        return this;
+    }
+
+    private static Generator AdapterGenerator(DistillConfig config, int phase) => Training.Runtime.NewGenerator(config.Seed + AdapterStream + phase);
 
     /// <summary>
     /// A fresh copy of the teacher's network for phase <paramref name="phase"/>, in training mode on <paramref name="device"/>:
@@ -35,12 +60,14 @@ public sealed class FakeScore : IDisposable
         network.to(device).train();
         if (config.FakeKind == ExpertKind.Lora)
         {
-            using var rng = Training.Runtime.NewGenerator(config.Seed + AdapterStream + phase);
+            using var rng = AdapterGenerator(config, phase);
             var lora = LoraAdapters.Attach(network, config.LoraRank, config.LoraAlpha, config.LoraTargets, rng);
+            lora.KeepStart();   // for Renew
             lora.ShareBase(teacher.Network, network);
             var adapters = lora.Parameters.Select(p => p.Parameter).ToList();
             foreach (var p in adapters) p.requires_grad_(true);
-            return new FakeScore(network, adapters, config);
+            Training.Runtime.ReturnFreedMemory();   // its loaded base, now the teacher's
+            return new FakeScore(network, adapters, config, lora);
         }
         StudentGenerator.CopyWeights(teacher.Network, network);
         foreach (var p in network.parameters()) p.requires_grad_(true);   // a script saved frozen (EMA weights) still trains
@@ -63,6 +90,37 @@ public sealed class FakeScore : IDisposable
     public void Dispose()
     {
         Optimizer.Dispose();
+        // The parameter handles too: a script's are wrappers of their own, which would keep its weights and
+        // gradients alive until the finaliser ran (two copies of a large network per phase).
+        foreach (var p in Parameters)
+        {
+            p.grad = null;
+            p.Dispose();
+        }
         Network.Dispose();
+    }
+}
+
+/// <summary>
+/// The fake score of each phase in turn, fresh from the teacher: a full copy is loaded anew (the previous one released
+/// first); a LoRA one is loaded once and renewed in place (<see cref="FakeScore.Renew"/>), so a phase change never holds
+/// a second copy of a large network.
+/// </summary>
+public sealed class FakeScores(Teacher teacher, DistillConfig config, Device device) : IDisposable
+{
+    private FakeScore? _current;
+
+    public FakeScore For(int phase)
+    {
+        if (_current is { Renewable: true }) return _current.Renew(config, phase);
+        _current?.Dispose();
+        _current = null;
+        return _current = FakeScore.FromTeacher(teacher, config, device, phase);
+    }
+
+    public void Dispose()
+    {
+        _current?.Dispose();
+        _current = null;
     }
 }

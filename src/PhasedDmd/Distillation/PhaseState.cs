@@ -28,13 +28,14 @@ public sealed class PhaseState : IDisposable
     /// <summary>Draws the re-noising times of the fake loss and of the generator gradient.</summary>
     public TimestepSampler Times { get; }
 
-    public PhaseState(int k, StudentGenerator student, Teacher teacher, DistillConfig c, PhaseLayout layout, Device device)
+    /// <param name="fake">The phase's fake score, fresh from the teacher (owned by the caller: see <see cref="FakeScores"/>).</param>
+    public PhaseState(int k, StudentGenerator student, DistillConfig c, PhaseLayout layout, FakeScore fake)
     {
         K = k;
         Expert = student.Expert(k);
         Trainable = student.TrainableParameters(k).ToList();
         foreach (var p in Trainable) p.requires_grad_(true);
-        Fake = FakeScore.FromTeacher(teacher, c, device, k);
+        Fake = fake;
         GeneratorOptimizer = optim.AdamW(Trainable, c.GeneratorLearningRate, c.Beta1, c.Beta2, weight_decay: c.WeightDecay);
         Ema = c.GeneratorEma > 0 ? new Ema(Expert, c.GeneratorEma) : null;
         var (s, upper) = c.RenoisingInterval(layout, k);
@@ -43,23 +44,25 @@ public sealed class PhaseState : IDisposable
     }
 
     /// <summary>The phase's share of a checkpoint (the student and the random stream are the run's).</summary>
-    public CheckpointParts Checkpoint() => new CheckpointParts()
-        .Module("fake", Fake.Network)
+    public CheckpointParts Checkpoint() => (Fake.AdapterParameters is { } adapters ? new CheckpointParts().Tensors("fake", adapters) : new CheckpointParts().Module("fake", Fake.Network))
         .Optimizer("fake_optimizer", Fake.Optimizer)
         .Optimizer("generator_optimizer", GeneratorOptimizer)
         .Ema("ema", Ema);
 
-    /// <summary>Ends the phase: the EMA expert is the one kept, and it is frozen.</summary>
+    /// <summary>Ends the phase: the EMA expert is the one kept, and it is frozen (its gradients released).</summary>
     public void Finish()
     {
         Ema?.CopyTo(Expert);
-        foreach (var p in Trainable) p.requires_grad_(false);
+        foreach (var p in Trainable)
+        {
+            p.grad = null;   // a frozen expert needs no gradient: a full one would keep a copy of the network's size per phase
+            p.requires_grad_(false);
+        }
     }
 
     public void Dispose()
     {
         Ema?.Dispose();
         GeneratorOptimizer.Dispose();
-        Fake.Dispose();
     }
 }

@@ -87,6 +87,11 @@ public sealed class StudentGenerator : nn.Module
         return merged;
     }
 
+    /// <summary>Every expert's adapters by their names in the student (<c>experts.0.….lora_A</c>); null for full experts.</summary>
+    public IReadOnlyList<(string Name, Tensor Tensor)>? AdapterParameters()
+        => Spec.Experts != ExpertKind.Lora ? null
+            : [.. Enumerable.Range(1, ExpertCount).SelectMany(k => Adapters(k)!.Parameters.Select(p => ($"experts.{k - 1}.{p.Name}", (Tensor)p.Parameter)))];
+
     /// <summary>The adapters of phase k's expert (null for a full expert).</summary>
     public LoraAdapters? Adapters(int k) => adapters[k - 1];
 

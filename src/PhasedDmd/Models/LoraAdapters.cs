@@ -105,6 +105,39 @@ public sealed class LoraAdapters
         return new LoraAdapters([], parameters, true, rank, alpha ?? rank) { _prefix = prefix };
     }
 
+    /// <summary>Declared adapters' values as the network was loaded with them (kept by <see cref="KeepStart"/>), for <see cref="Reset"/>.</summary>
+    private List<Tensor>? _declaredStart;
+
+    /// <summary>Keeps the declared adapters' current values for <see cref="Reset"/> (attached ones are redrawn instead, and keep nothing).</summary>
+    public void KeepStart()
+    {
+        if (!Declared || _declaredStart is not null) return;
+        using var _ = torch.no_grad();
+        _declaredStart = [.. Parameters.Select(p => p.Parameter.detach().clone())];
+    }
+
+    /// <summary>
+    /// Puts the adapters back as attached: A redrawn from <paramref name="rng"/> in the order <see cref="Attach"/> draws it and
+    /// B = 0 (the network is its base again); declared adapters get the values the network was loaded with. A fake score is
+    /// re-initialised so every phase instead of being loaded again.
+    /// </summary>
+    public void Reset(Generator? rng)
+    {
+        using var _ = torch.no_grad();
+        if (Declared)
+        {
+            if (_declaredStart is null) throw new InvalidOperationException("declared adapters are reset to the values KeepStart kept");
+            foreach (var ((_, p), start) in Parameters.Zip(_declaredStart)) p.copy_(start);
+            return;
+        }
+        foreach (var layer in Layers)
+        {
+            var bound = 1.0 / Math.Sqrt(layer.A.shape[1]);
+            using (var a = torch.empty(layer.A.shape).uniform_(-bound, bound, generator: rng)) layer.A.copy_(a);
+            layer.B.zero_();
+        }
+    }
+
     /// <summary>What precedes the author's own parameter names (a script's <c>net.</c>): left out of the PEFT keys.</summary>
     private string _prefix = "";
 

@@ -18,6 +18,29 @@ public sealed class CheckpointParts
     public CheckpointParts Module(string name, nn.Module module)
         => Add($"{name}.safetensors", path => module.save_safetensors(path), path => module.load_safetensors(path, strict: true));
 
+    /// <summary>
+    /// Some tensors of a module by name, as <c>NAME.safetensors</c>, loaded strictly (the same names) into the tensors in place:
+    /// the adapters of LoRA experts and fake scores, whose base is the teacher's and is not written again.
+    /// </summary>
+    public CheckpointParts Tensors(string name, IReadOnlyList<(string Name, Tensor Tensor)> tensors)
+        => Add($"{name}.safetensors",
+            path => Safetensors.SaveStateDict(path, tensors.ToDictionary(t => t.Name, t => t.Tensor.detach())),
+            path =>
+            {
+                var saved = Safetensors.LoadStateDict(path);
+                try
+                {
+                    if (saved.Count != tensors.Count || tensors.Any(t => !saved.ContainsKey(t.Name)))
+                        throw new InputException($"checkpoint {Path.GetFileName(path)} holds other tensors than this run's ({saved.Count} saved, {tensors.Count} expected)");
+                    using var _ = no_grad();
+                    foreach (var (n, t) in tensors) t.copy_(saved[n]);
+                }
+                finally
+                {
+                    foreach (var t in saved.Values) t.Dispose();
+                }
+            });
+
     /// <summary>An optimizer's state (moments, step counts), as <c>NAME.bin</c>.</summary>
     public CheckpointParts Optimizer(string name, OptimizerHelper optimizer)
         => Add($"{name}.bin", optimizer.save_state_dict, path => optimizer.load_state_dict(path));

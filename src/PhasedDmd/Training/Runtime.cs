@@ -43,6 +43,22 @@ public static class Runtime
     /// </summary>
     public static void ReleaseFinalizableNativeObjects() => GC.Collect(0, GCCollectionMode.Forced, blocking: true);
 
+    /// <summary>
+    /// Gives the heap memory that is free back to the operating system (glibc's <c>malloc_trim</c>; elsewhere nothing).
+    /// Building a LoRA expert or fake score of an imported model loads a full copy of the script and then points its
+    /// base at the teacher's tensors: the copy is freed, but glibc keeps blocks freed below its (adaptive, up to 32 MiB)
+    /// mmap threshold in the heap, so without this the process stays as large as if every copy were alive.
+    /// </summary>
+    public static void ReturnFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try { MallocTrim(0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }   // not glibc (e.g. musl)
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int MallocTrim(nuint pad);
+
     /// <summary>A CPU generator for reproducible data and noise draws, independent of libtorch's global one.</summary>
     public static Generator NewGenerator(long seed) => new((ulong)seed);
 

@@ -55,6 +55,11 @@ public class ImportedAdapterTests(TorchScriptFixture fixture) : IClassFixture<To
             foreach (var (_, p) in teacher.named_parameters()) p.div_(2.0);
         }
 
+        // Renewed for the next phase, a declared adapter is back at the values the script was saved with.
+        using (torch.no_grad()) foreach (var p in fake.Parameters) p.add_(0.5);
+        fake.Renew(Config, 2);
+        foreach (var (name, p) in fake.Network.named_parameters()) Assert.Equal(0.0, TestUtil.MaxAbs(p, original[name]));
+
         var run = Path.Combine(TestUtil.TempDir(), "student");
         distiller.Run(run);
         foreach (var k in new[] { 1, 2 })
@@ -78,6 +83,11 @@ public class ImportedAdapterTests(TorchScriptFixture fixture) : IClassFixture<To
         (card, teacher) = ModelDirectory.Load(dir);
         Assert.Throws<OperationCanceledException>(() => new Distiller(Config, card, teacher)
             .Run(run, new RunOptions(Cancel: cts.Token, Observers: [new ProgressObserver(p => { if (p.Done >= 11) cts.Cancel(); })])));
+        // The checkpoint keeps the adapters only: the base is the teacher's, not written once per expert.
+        var saved = Directory.GetFiles(run, "student.safetensors", SearchOption.AllDirectories);
+        Assert.NotEmpty(saved);
+        Assert.All(Safetensors.LoadStateDict(saved[0]).Keys, k => Assert.Contains("lora_", k));
+        Assert.All(Safetensors.LoadStateDict(Directory.GetFiles(run, "fake.safetensors", SearchOption.AllDirectories)[0]).Keys, k => Assert.Contains("lora_", k));
         (card, teacher) = ModelDirectory.Load(dir);
         new Distiller(Config, card, teacher).Run(run, new RunOptions(Resume: true));
         var x = Safetensors.LoadStateDict(Path.Combine(reference, ModelDirectory.WeightsFile));

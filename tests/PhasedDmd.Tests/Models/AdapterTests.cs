@@ -140,4 +140,20 @@ public class AdapterTests
         Assert.Equal(0.0, TestUtil.MaxAbs(loaded.Student!.Sample(z, null), distiller.Student.Sample(z, null)));
         Assert.Contains("\"loraTargets\": \"hidden|output\"", File.ReadAllText(Path.Combine(dir, ModelDirectory.CardFile)));
     }
+
+    [Fact]
+    public void A_renewed_lora_fake_score_equals_a_fresh_one_of_that_phase()
+    {
+        var (card, teacher) = Teacher();
+        var config = new DistillConfig { Method = "phased", Steps = 4, Phases = 2, BatchSize = 8, Threads = 1, Experts = ExpertKind.Lora, LoraRank = 2, LoraTargets = "hidden|output" };
+        var distiller = new Distiller(config, card, teacher);
+        using var fresh = FakeScore.FromTeacher(distiller.Teacher, config, CPU, 2);
+        using var renewed = FakeScore.FromTeacher(distiller.Teacher, config, CPU, 1);
+        using (torch.no_grad()) foreach (var p in renewed.Parameters) p.normal_();   // as if phase 1 had trained it
+        renewed.Renew(config, 2);
+        Assert.Equal(fresh.Parameters.Count, renewed.Parameters.Count);
+        foreach (var (a, b) in fresh.Network.named_parameters().Zip(renewed.Network.named_parameters()))
+            Assert.Equal(0.0, TestUtil.MaxAbs(a.parameter, b.parameter));
+        Assert.Contains(fresh.Parameters, p => p.abs().sum().item<float>() > 0);   // A is drawn, not zero
+    }
 }
