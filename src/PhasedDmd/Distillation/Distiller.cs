@@ -284,8 +284,7 @@ public sealed class Distiller
 
     private Tensor? DrawCondition() => _conditions?.Sample(_batch, _rng).to(_device);
 
-    /// <summary>The run's share of every checkpoint: the student's weights and the random stream.</summary>
-    /// <summary>The student (LoRA experts: only their adapters, the base being the teacher's) and the run's random stream.</summary>
+    /// <summary>The run's share of every checkpoint: the student (LoRA experts: only their adapters, the base being the teacher's) and the random stream.</summary>
     private CheckpointParts StudentParts()
         => (Student.AdapterParameters() is { } adapters ? new CheckpointParts().Tensors("student", adapters) : new CheckpointParts().Module("student", Student))
             .Rng("rng", _rng, _sync);
