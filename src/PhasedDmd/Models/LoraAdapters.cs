@@ -65,9 +65,9 @@ public sealed class LoraAdapters
         if (network.Spec.DeclaredAdapters is { } declared) return Declare(network, declared, network.Spec.DeclaredAdapterAlpha);
         if (rank < 1) throw new InputException($"lora rank must be ≥ 1 (got {rank})");
         var pattern = targets is null ? null : Compile(targets, "lora-targets");
-        var chosen = network.named_modules()
-            .Where(m => pattern is null ? m.module is LoraLinear : m.module is LoraLinear or Linear && pattern.IsMatch(m.name))
-            .ToList();
+        var chosen = pattern is null
+            ? network.AdaptableLayers().Select(l => (l.Name, (nn.Module)l.Layer)).ToList()
+            : network.named_modules().Where(m => m.module is LoraLinear or Linear && pattern.IsMatch(m.name)).ToList();
         if (chosen.Count == 0)
             throw new InputException(pattern is not null
                 ? $"lora-targets: no linear layer's module path matches '{targets}' in this {Kind(network)} network"

@@ -19,7 +19,6 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
 
     public int InFeatures { get; }
     public int OutFeatures { get; }
-    public int? Rank => lora_A is null ? null : (int)lora_A.shape[0];
 
     public LoraLinear(int inFeatures, int outFeatures, bool hasBias = true) : base(nameof(LoraLinear))
     {
