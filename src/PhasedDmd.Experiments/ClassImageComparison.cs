@@ -45,7 +45,7 @@ public static class ClassImageComparison
                 ImageGrid.Save(Path.Combine(outDir, $"{name}.png"), top, shown, task.ClassNames.Count, task.ClassNames, zoom: 3);
             }
             return Flatten(metrics);
-        }, rows => Markdown(task, [dataRow, .. rows]), progress, warn);
+        }, rows => Markdown(task, [dataRow, .. rows]), progress, warn, $"class grid, {evaluation.PerClass} per class");
         return [dataRow, .. rows];
     }
 

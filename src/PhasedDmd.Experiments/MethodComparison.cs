@@ -55,19 +55,28 @@ public static class MethodComparison
             {
                 ["mode_coverage"] = m.ModeCoverage, ["weight_tv"] = m.WeightTv, ["off_mode_fraction"] = m.OffModeFraction, ["mmd"] = m.Mmd,
             };
-        }, Markdown, progress, warn);
+        }, Markdown, progress, warn, $"mixture {Json.Serialize(mixture)}, {settings.EvalSamples} samples");
     }
+
+    /// <summary>A seed's measures as the table reads them, with the key of what was measured (so a restart reuses them only when nothing changed).</summary>
+    public const string MeasuresFile = "measures.json";
+
+    private sealed record SavedMeasures(string Key, Dictionary<string, double> Measures);
 
     /// <summary>
     /// The loop every comparison table shares: for each entry and seed, distil (restartably; the
     /// teacher is its own row), measure the model with <paramref name="measure"/> (model directory,
     /// entry name, seed, the seed's folder), add the wall time as <c>seconds</c>, and after each entry
     /// write <c>compare.json</c> and <c>compare.md</c> with mean and sd over the seeds of <paramref name="keys"/>.
+    /// A restarted table reuses a seed's measures (<see cref="MeasuresFile"/>) when the teacher's card, the seed's config, the
+    /// model's card file (rewritten when the model is) and <paramref name="measureKey"/> (what the caller's measure depends on)
+    /// are unchanged: a teacher sampled with 40 guided steps is not measured again.
     /// </summary>
     internal static List<ComparisonRow> RunTable(string teacherDir, ComparisonSettings settings, string outDir, IReadOnlyList<ComparisonEntry> entries,
         IReadOnlyList<string> keys, Func<string, string, int, string, Dictionary<string, double>> measure, Func<IReadOnlyList<ComparisonRow>, string> markdown,
-        Action<JobProgress>? progress, Action<string>? warn)
+        Action<JobProgress>? progress, Action<string>? warn, string measureKey = "")
     {
+        var teacherCard = File.ReadAllText(Path.Combine(teacherDir, ModelDirectory.CardFile));
         Directory.CreateDirectory(outDir);
         Json.Write(Path.Combine(outDir, "compare_settings.json"), new { settings, entries });
         var rows = new List<ComparisonRow>();
@@ -88,8 +97,21 @@ public static class MethodComparison
                     modelDir = dir;
                 }
                 Directory.CreateDirectory(dir);
-                var measured = measure(modelDir, entry.Name, seed, dir);
-                measured["seconds"] = seconds;
+                var key = RunState.Hash(new
+                {
+                    measureKey, teacherCard, Config = entry.Config is null ? null : entry.Config with { Seed = seed },
+                    Model = File.GetLastWriteTimeUtc(Path.Combine(modelDir, ModelDirectory.CardFile)).Ticks,   // a retrained model is measured again
+                });
+                var saved = Path.Combine(dir, MeasuresFile);
+                Dictionary<string, double> measured;
+                if (File.Exists(saved) && Json.Read<SavedMeasures>(saved, "saved measures") is { } s && s.Key == key)
+                    measured = s.Measures;
+                else
+                {
+                    measured = measure(modelDir, entry.Name, seed, dir);
+                    measured["seconds"] = seconds;
+                    Json.Write(saved, new SavedMeasures(key, measured));
+                }
                 perSeed.Add(keys.ToDictionary(k => k, k => measured.GetValueOrDefault(k, double.NaN)));
                 done++;
             }

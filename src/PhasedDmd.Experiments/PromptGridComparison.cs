@@ -43,7 +43,7 @@ public static class PromptGridComparison
             var measures = evaluation.Measure(grid, seed);
             AtomicFile.WriteAllText(Path.Combine(dir, "metrics.json"), measures.ToJsonString(Json.MetricsOptions));
             return PromptGridEvaluation.Flatten(measures);
-        }, rows => Markdown(task, rows), progress, warn);
+        }, rows => Markdown(task, rows), progress, warn, $"prompt grid of {task.Name}");
     }
 
     public static string Markdown(IPromptGridTask task, IReadOnlyList<ComparisonRow> rows)

@@ -16,7 +16,7 @@ public class MethodComparisonTests(SmallTeacherFixture fixture) : IClassFixture<
     };
 
     [Fact]
-    public void The_table_has_a_row_per_entry_and_a_restart_reuses_finished_runs_and_resumes_interrupted_ones()
+    public void The_table_has_a_row_per_entry_and_a_restart_reuses_finished_runs_and_measures_and_resumes_interrupted_ones()
     {
         var settings = Tiny;
         var entries = MethodComparison.StandardEntries(settings).Where(e => e.Name is "teacher" or "sgts" or "phased").ToList();
@@ -38,8 +38,19 @@ public class MethodComparisonTests(SmallTeacherFixture fixture) : IClassFixture<
         Assert.True(checkpoints.Count >= 2, "the tiny run keeps two checkpoints");
         Directory.Delete(checkpoints[0].Path, recursive: true);
         var untouched = File.GetLastWriteTimeUtc(Path.Combine(dir, "sgts", "seed0", ModelDirectory.WeightsFile));
+        DateTime Measured(string entry, int seed) => File.GetLastWriteTimeUtc(Path.Combine(dir, entry, $"seed{seed}", "metrics.json"));
+        var (teacherMeasured, sgtsMeasured, retrainedMeasured) = (Measured("teacher", 1), Measured("sgts", 0), Measured("phased", 1));
+        Thread.Sleep(20);
         var again = MethodComparison.Run(fixture.Dir, settings, dir, entries);
         Assert.Equal(untouched, File.GetLastWriteTimeUtc(Path.Combine(dir, "sgts", "seed0", ModelDirectory.WeightsFile)));
+        // Measures are reused where nothing changed (the teacher's, a finished student's) and taken again for the retrained student.
+        Assert.Equal(teacherMeasured, Measured("teacher", 1));
+        Assert.Equal(sgtsMeasured, Measured("sgts", 0));
+        Assert.NotEqual(retrainedMeasured, Measured("phased", 1));
+        // ... and a change of what is measured (the number of samples) measures every model again.
+        var resampled = MethodComparison.Run(fixture.Dir, settings with { EvalSamples = 300 }, dir, entries.Take(1).ToList());
+        Assert.NotEqual(teacherMeasured, Measured("teacher", 1));
+        Assert.NotEqual(again[0].Mean["mmd"], resampled[0].Mean["mmd"]);
         Assert.Equal(weights, File.ReadAllBytes(Path.Combine(student, ModelDirectory.WeightsFile)));
         for (var i = 0; i < rows.Count; i++)
             Assert.Equal(rows[i].Mean["weight_tv"], again[i].Mean["weight_tv"], 12);
