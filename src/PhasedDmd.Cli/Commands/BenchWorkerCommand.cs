@@ -2,13 +2,14 @@ using System.ComponentModel;
 using PhasedDmd.Experiments.Benchmarks;
 using PhasedDmd.IO;
 using Spectre.Console.Cli;
+using static TorchSharp.torch;
 
 namespace PhasedDmd.Cli.Commands;
 
 public sealed class BenchWorkerSettings : CommandSettings
 {
     [CommandOption("--part <PART>")]
-    [Description("update, torchscript, size, sampling, efficiency, growth or parallel (run under mpirun for more than one rank).")]
+    [Description("update, torchscript, size, matmul (1024² products in float32 and bfloat16), sampling, efficiency, growth or parallel (run under mpirun for more than one rank).")]
     public string Part { get; init; } = "";
 
     [CommandOption("--model <MODEL>")]
@@ -43,6 +44,10 @@ public sealed class BenchWorkerSettings : CommandSettings
     [Description("full or lora (size part; lora needs a script with LoRA layers).")]
     public string Experts { get; init; } = "full";
 
+    [CommandOption("--precision <P>")]
+    [Description("fp32 or bf16 (size and matmul parts; bf16 lifts oneDNN's cap to its bf16 kernels first: these parts run no convolution).")]
+    public string Precision { get; init; } = "fp32";
+
     [CommandOption("--out <FILE>")]
     public string Out { get; init; } = "";
 }
@@ -63,17 +68,20 @@ public sealed class BenchWorkerCommand : Command<BenchWorkerSettings>
             if (sync.Rank == 0) Json.Write(s.Out, measured);
             return 0;
         }
+        if (s.Precision == "bf16" && s.Part is "size" or "matmul") Models.OneDnn.LiftCapForBf16();
         object result = s.Part switch
         {
             "update" => UpdateBenchmark.Measure(BenchSetup.ParseModel(s.Model), BenchCase.Find(s.Case), s.Threads, s.Warmup, s.Repeats),
             "torchscript" => UpdateBenchmark.MeasureTorchScript(s.Script ?? throw new InputException("--script FILE is required"), BenchCase.Find(s.Case), s.Threads, s.Warmup, s.Repeats),
             "size" => SizeBenchmark.Measure(s.Script ?? throw new InputException("--script DIR is required"), BenchCase.Find(s.Case),
-                s.Experts == "lora" ? Generators.ExpertKind.Lora : Generators.ExpertKind.Full, s.Threads, s.Warmup, s.Repeats),
+                s.Experts == "lora" ? Generators.ExpertKind.Lora : Generators.ExpertKind.Full, s.Threads, s.Warmup, s.Repeats,
+                precision: s.Precision == "bf16" ? Training.Precision.Bf16 : Training.Precision.Fp32),
+            "matmul" => new[] { ScalarType.Float32, ScalarType.BFloat16 }.ToDictionary(d => d.ToString(), d => EfficiencyBenchmark.MatmulGflops(1024, 1024, 1024, s.Repeats, d)),
             "sampling" => SamplingBenchmark.Measure(s.Threads, batch: 64, repeats: s.Repeats),
             "efficiency" => EfficiencyBenchmark.Measure(s.Threads, batch: 64, s.Warmup, s.Repeats, s.Quick),
             "growth" => MemoryGrowthBenchmark.Measure(s.Threads, s.Updates, every: Math.Max(1, s.Updates / 100),
                 progress: (done, total) => { if (done % Math.Max(1, total / 10) == 0) Console.Error.WriteLine($"growth: {done}/{total}"); }),
-            _ => throw new InputException($"--part: unknown part '{s.Part}' (expected update, torchscript, size, sampling, efficiency, growth or parallel)"),
+            _ => throw new InputException($"--part: unknown part '{s.Part}' (expected update, torchscript, size, matmul, sampling, efficiency, growth or parallel)"),
         };
         Json.Write(s.Out, result);
         return 0;

@@ -102,13 +102,20 @@ public static class BenchReport
             var p0 = r.Size[0];
             sb.AppendLine($"The DiT-style transformer of `benchmarks/dit_100m.py` written by PyTorch ({p0.Parameters / 1e6:0.0}M parameters; with LoRA rank 64 on qkv, proj, fc1 and fc2, imported with `--adapters lora_`), batch {p0.Batch}, {p0.FakeUpdates} fake update per generator update, {p0.Threads} threads; peak = the process's resident peak over the updates.");
             sb.AppendLine();
-            sb.AppendLine("| case | experts | precision | parameters | trained per expert | s / update | peak RSS MiB |");
-            sb.AppendLine("|---|---|---|---|---|---|---|");
+            sb.AppendLine("| case | experts | precision | parameters | trained per expert | s / update | peak RSS MiB | 1024² matmul GFLOP/s |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|");
             foreach (var m in r.Size)
-                sb.AppendLine($"| {m.Case} | {m.Experts} | {m.Precision} | {m.Parameters / 1e6:0.0}M | {m.TrainedParameters / 1e6:0.0}M | {F(m.MedianSeconds, "0.00")} | {F(m.PeakRssMiB, "0")} |");
-            double Peak(string c, string e) => r.Size.FirstOrDefault(m => m.Case == c && m.Experts == e)?.PeakRssMiB ?? double.NaN;
+                sb.AppendLine($"| {m.Case} | {m.Experts} | {m.Precision} | {m.Parameters / 1e6:0.0}M | {m.TrainedParameters / 1e6:0.0}M | {F(m.MedianSeconds, "0.00")} | {F(m.PeakRssMiB, "0")} | {F(m.MatmulGflops, "0")} |");
+            SizeMeasurement? Row(string c, string e, string p = "fp32") => r.Size.FirstOrDefault(m => m.Case == c && m.Experts == e && m.Precision == p);
+            double Peak(string c, string e, string p = "fp32") => Row(c, e, p)?.PeakRssMiB ?? double.NaN;
+            double Seconds(string c, string e, string p = "fp32") => Row(c, e, p)?.MedianSeconds ?? double.NaN;
             sb.AppendLine();
             sb.AppendLine($"LoRA / full peak, phased K = 2: **{F(Peak("phased-K2", "lora") / Peak("phased-K2", "full"), "0.00")}×**; LoRA K = 4 / K = 2: **{F(Peak("phased-K4", "lora") / Peak("phased-K2", "lora"), "0.00")}×**.");
+            if (r.Size.Any(m => m.Precision == "bf16"))
+                sb.AppendLine($"bf16 / fp32, phased K = 2: peak **{F(Peak("phased-K2", "full", "bf16") / Peak("phased-K2", "full"), "0.00")}×** (full), " +
+                              $"**{F(Peak("phased-K2", "lora", "bf16") / Peak("phased-K2", "lora"), "0.00")}×** (LoRA); time per update " +
+                              $"**{F(Seconds("phased-K2", "full", "bf16") / Seconds("phased-K2", "full"), "0.00")}×** (full), **{F(Seconds("phased-K2", "lora", "bf16") / Seconds("phased-K2", "lora"), "0.00")}×** (LoRA). " +
+                              $"bf16 rows run with oneDNN's ISA cap at {Row("phased-K2", "full", "bf16")?.OneDnnIsa ?? "?"} (its bf16 kernels; the transformer has no convolution).");
         }
         else sb.AppendLine($"Skipped: {r.SizeSkipped ?? "not run"}.");
         sb.AppendLine();

@@ -92,9 +92,10 @@ public sealed class BenchRun(BenchOptions options, Func<ProcessStartInfo> worker
                     {
                         var teacher = Path.Combine(work, $"dit_100m_{experts}");   // imported in a process of its own, as a user would
                         RunWorker(SizeBenchmark.ImportArguments(experts == "lora" ? lora : full, experts == "lora", teacher), command: null);
-                        foreach (var c in SizeBenchmark.Cases)
-                            sizeJobs.Add(new($"size {c} {experts}", $"~100M transformer {c} {experts}", ["--part", "size", "--script", teacher,
-                                "--experts", experts, "--case", c, "--warmup", "1", "--repeats", options.Quick ? "2" : "3", "--threads", $"{options.Threads}"]));
+                        foreach (var precision in new[] { "fp32", "bf16" })
+                            foreach (var c in SizeBenchmark.Cases)
+                                sizeJobs.Add(new($"size {c} {experts} {precision}", $"~100M transformer {c} {experts} {precision}", ["--part", "size", "--script", teacher,
+                                    "--experts", experts, "--precision", precision, "--case", c, "--warmup", "1", "--repeats", options.Quick ? "2" : "3", "--threads", $"{options.Threads}"]));
                     }
             }
         }

@@ -10,12 +10,12 @@ namespace PhasedDmd.Experiments.Benchmarks;
 
 public static class EfficiencyBenchmark
 {
-    /// <summary>Best rate of repeated float32 products [m, k] × [k, n] (after one warm-up).</summary>
-    public static double MatmulGflops(long m, long k, long n, int repeats = 10)
+    /// <summary>Best rate of repeated products [m, k] × [k, n] in <paramref name="dtype"/> (float32 by default; after one warm-up).</summary>
+    public static double MatmulGflops(long m, long k, long n, int repeats = 10, ScalarType dtype = ScalarType.Float32)
     {
         using var scope = torch.NewDisposeScope();
-        var a = torch.randn(m, k);
-        var b = torch.randn(k, n);
+        var a = torch.randn(m, k).to(dtype);
+        var b = torch.randn(k, n).to(dtype);
         torch.mm(a, b).Dispose();
         var best = double.MaxValue;
         for (var i = 0; i < repeats; i++)

@@ -101,6 +101,11 @@ public sealed record DistillConfig
 
     public int Seed { get; init; }
     public string Device { get; init; } = "cpu";
+    /// <summary>
+    /// What the teacher, experts and fake scores hold and compute in: fp32, or bf16 (bfloat16 weights and compute; what trains keeps a
+    /// float32 master copy and float32 optimizer states, and the losses are float32). The saved student is float32.
+    /// </summary>
+    public Training.Precision Precision { get; init; } = Training.Precision.Fp32;
     public int Threads { get; init; }
     public int LogEvery { get; init; } = 20;
 

@@ -44,7 +44,7 @@ public sealed class Distiller
         _batch = config.BatchSize / _sync.WorldSize;
         _device = Runtime.Configure(config.Seed, config.Threads, config.Device);
         _rng = Runtime.RankGenerator(config.Seed, _sync.Rank);
-        Teacher = new Teacher(teacherCard, teacher, config.TeacherCfg, _device);
+        Teacher = new Teacher(teacherCard, teacher, config.TeacherCfg, _device, config.Precision.DType());
         _conditions = IConditionSource.For(teacherCard, teacher.IsConditional);
 
         // The student's initial weights (LoRA adapters) must be the same on every rank: drawn from the seed's stream.
@@ -202,9 +202,13 @@ public sealed class Distiller
                                        : torch.cat(chunks.Select(c => _rollout.ToBoundary(p.K, noise[c.Rows], condition?[c.Rows], withGradient: false, _rng, exit).Xs).ToArray());
             var t = p.Times.Sample(_batch, _rng, _device);
             var eps = Noise.Gaussian(xs.shape, _rng, xs.device);
-            var (value, _, ok) = Backward(p.Fake.Optimizer, p.Fake.Parameters, chunks, c =>
+            var (value, _, ok) = Backward(p.Fake.Optimizer, p.Fake.Masters, chunks, c =>
                 PhaseLosses.FakeScore(schedule, p.Fake, xs[c.Rows], t[c.Rows], p.Boundary, condition?[c.Rows], _fakeObjective, _config.FakeLossClamp, eps[c.Rows]));
-            if (ok) p.Fake.Optimizer.step();
+            if (ok)
+            {
+                p.Fake.Optimizer.step();
+                p.Fake.Masters.MastersToModel();
+            }
             else finite = false;
             fakeLosses.Add(value.MoveToOuterDisposeScope());
         }
@@ -214,7 +218,7 @@ public sealed class Distiller
         var exitStep = _rollout.DrawExit(p.K, _rng);
         Tensor? tg = null, epsGen = null, scale = null;
         var lastExit = 0;
-        var (genValue, gradNorm, genOk) = Backward(p.GeneratorOptimizer, p.Trainable, chunks, c =>
+        var (genValue, gradNorm, genOk) = Backward(p.GeneratorOptimizer, p.Masters, chunks, c =>
         {
             var (xsGen, x0Student, exit) = _rollout.ToBoundary(p.K, start[c.Rows], cond?[c.Rows], withGradient: true, _rng, exitStep);
             lastExit = exit;
@@ -232,8 +236,9 @@ public sealed class Distiller
         finite &= genOk;
         if (finite)
         {
-            if (_config.GradClip > 0) nn.utils.clip_grad_norm_(p.Trainable, _config.GradClip);
+            if (_config.GradClip > 0) nn.utils.clip_grad_norm_(p.Masters.Optimized, _config.GradClip);
             p.GeneratorOptimizer.step();
+            p.Masters.MastersToModel();
             p.Ema?.Update(p.Expert);
             if (_config.FakeStudentBlend > 0) p.Fake.BlendTowards(p.Expert, _config.FakeStudentBlend);
         }
@@ -260,12 +265,14 @@ public sealed class Distiller
     /// <summary>
     /// Backpropagates the loss of every micro-batch (each weighted by its share, so the gradients add up to the batch's) and
     /// averages the gradients over ranks; Finite says whether every rank may step. Its one host read is that finiteness (the
-    /// loss and the gradient norm stay on the device until an update is logged).
+    /// loss and the gradient norm stay on the device until an update is logged). The gradients end in the masters' (float32), which the
+    /// optimizer steps.
     /// </summary>
-    private (Tensor Value, Tensor GradNorm, bool Finite) Backward(TorchSharp.Modules.OptimizerHelper optimizer, IReadOnlyList<TorchSharp.Modules.Parameter> parameters,
+    private (Tensor Value, Tensor GradNorm, bool Finite) Backward(TorchSharp.Modules.OptimizerHelper optimizer, MasterWeights masters,
                                                                    List<MicroBatch> chunks, Func<MicroBatch, Tensor> loss)
     {
         optimizer.zero_grad();
+        masters.ZeroModelGradients();
         Tensor? value = null;
         foreach (var chunk in chunks)
         {
@@ -275,8 +282,9 @@ public sealed class Distiller
             var detached = l.detach();
             value = value is null ? detached.MoveToOuterDisposeScope() : (value + detached).MoveToOuterDisposeScope();
         }
-        _sync.AverageGradients(parameters);
-        var norm = RunState.GradientNorm(parameters);
+        _sync.AverageGradients(masters.Model);
+        masters.GradientsToMasters();
+        var norm = RunState.GradientNorm(masters.Optimized);
         return (value!, norm, _sync.AllFinite((value!.isfinite() & norm.isfinite()).item<bool>()));
     }
 

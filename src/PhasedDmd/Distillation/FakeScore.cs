@@ -1,5 +1,6 @@
 using PhasedDmd.Generators;
 using PhasedDmd.Models;
+using PhasedDmd.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -15,18 +16,22 @@ public sealed class FakeScore : IDisposable
 {
     public VelocityModel Network { get; }
     public AdamW Optimizer { get; private set; }
+    /// <summary>What trains, as the network holds it.</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
+    /// <summary>The float32 copy of <see cref="Parameters"/> that <see cref="Optimizer"/> updates (the parameters themselves in float32).</summary>
+    public MasterWeights Masters { get; }
     private readonly LoraAdapters? _adapters;
 
     private FakeScore(VelocityModel network, IReadOnlyList<Parameter> parameters, DistillConfig c, LoraAdapters? adapters = null)
     {
         Network = network;
         Parameters = parameters;
+        Masters = new MasterWeights(parameters);
         _adapters = adapters;
         Optimizer = NewOptimizer(c);
     }
 
-    private AdamW NewOptimizer(DistillConfig c) => optim.AdamW(Parameters, c.FakeLearningRate, c.Beta1, c.Beta2, weight_decay: c.WeightDecay);
+    private AdamW NewOptimizer(DistillConfig c) => optim.AdamW(Masters.Optimized, c.FakeLearningRate, c.Beta1, c.Beta2, weight_decay: c.WeightDecay);
 
     /// <summary>The adapters by name (null for a full fake score): what a checkpoint keeps of a LoRA fake score.</summary>
     public IReadOnlyList<(string Name, Tensor Tensor)>? AdapterParameters => _adapters?.Parameters.Select(p => (p.Name, (Tensor)p.Parameter)).ToList();
@@ -42,6 +47,7 @@ public sealed class FakeScore : IDisposable
     {
         if (_adapters is null) throw new InvalidOperationException("only a LoRA fake score is renewed in place");
         using (var rng = AdapterGenerator(config, phase)) _adapters.Reset(rng);
+        Masters.ModelToMasters();
         Optimizer.Dispose();
         Optimizer = NewOptimizer(config);
         return this;
@@ -58,6 +64,7 @@ public sealed class FakeScore : IDisposable
     {
         var network = teacher.Network.Spec.Build();
         network.to(device).train();
+        network.ToPrecision(teacher.Network.ComputeType);
         if (config.FakeKind == ExpertKind.Lora)
         {
             using var rng = AdapterGenerator(config, phase);
@@ -85,11 +92,13 @@ public sealed class FakeScore : IDisposable
     {
         using var _ = torch.no_grad();
         foreach (var (f, p) in Network.parameters().Zip(student.parameters())) f.mul_(1 - b).add_(p, alpha: b);
+        Masters.ModelToMasters();
     }
 
     public void Dispose()
     {
         Optimizer.Dispose();
+        Masters.Dispose();
         // The parameter handles too: a script's are wrappers of their own, which would keep its weights and
         // gradients alive until the finaliser ran (two copies of a large network per phase).
         foreach (var p in Parameters)

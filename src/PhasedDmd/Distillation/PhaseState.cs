@@ -21,6 +21,8 @@ public sealed class PhaseState : IDisposable
     public VelocityModel Expert { get; }
     /// <summary>What the generator update may change: the whole expert, or only its LoRA adapters.</summary>
     public IReadOnlyList<Parameter> Trainable { get; }
+    /// <summary>The float32 copy of <see cref="Trainable"/> that the generator's optimizer updates (the parameters themselves in float32).</summary>
+    public MasterWeights Masters { get; }
     public FakeScore Fake { get; }
     public AdamW GeneratorOptimizer { get; }
     /// <summary>The generator's EMA (null when off); the averaged expert is the one kept.</summary>
@@ -36,7 +38,8 @@ public sealed class PhaseState : IDisposable
         Trainable = student.TrainableParameters(k).ToList();
         foreach (var p in Trainable) p.requires_grad_(true);
         Fake = fake;
-        GeneratorOptimizer = optim.AdamW(Trainable, c.GeneratorLearningRate, c.Beta1, c.Beta2, weight_decay: c.WeightDecay);
+        Masters = new MasterWeights(Trainable);
+        GeneratorOptimizer = optim.AdamW(Masters.Optimized, c.GeneratorLearningRate, c.Beta1, c.Beta2, weight_decay: c.WeightDecay);
         Ema = c.GeneratorEma > 0 ? new Ema(Expert, c.GeneratorEma) : null;
         var (s, upper) = c.RenoisingInterval(layout, k);
         Boundary = s;
@@ -44,10 +47,17 @@ public sealed class PhaseState : IDisposable
     }
 
     /// <summary>The phase's share of a checkpoint (the student and the random stream are the run's).</summary>
-    public CheckpointParts Checkpoint() => (Fake.AdapterParameters is { } adapters ? new CheckpointParts().Tensors("fake", adapters) : new CheckpointParts().Module("fake", Fake.Network))
-        .Optimizer("fake_optimizer", Fake.Optimizer)
-        .Optimizer("generator_optimizer", GeneratorOptimizer)
-        .Ema("ema", Ema);
+    /// <remarks>In bf16 the float32 masters of the expert and the fake score are parts of their own (<c>generator_master</c>, <c>fake_master</c>).</remarks>
+    public CheckpointParts Checkpoint()
+    {
+        var parts = (Fake.AdapterParameters is { } adapters ? new CheckpointParts().Tensors("fake", adapters) : new CheckpointParts().Module("fake", Fake.Network))
+            .Optimizer("fake_optimizer", Fake.Optimizer)
+            .Optimizer("generator_optimizer", GeneratorOptimizer)
+            .Ema("ema", Ema);
+        if (Masters.Separate) parts = parts.Tensors("generator_master", Masters.Named());
+        if (Fake.Masters.Separate) parts = parts.Tensors("fake_master", Fake.Masters.Named());
+        return parts;
+    }
 
     /// <summary>Ends the phase: the EMA expert is the one kept, and it is frozen (its gradients released).</summary>
     public void Finish()
@@ -64,5 +74,6 @@ public sealed class PhaseState : IDisposable
     {
         Ema?.Dispose();
         GeneratorOptimizer.Dispose();
+        Masters.Dispose();
     }
 }

@@ -18,14 +18,18 @@ public sealed class Teacher
     /// <summary>The guidance scale w of v_cfg = v(∅) + w (v(c) − v(∅)); 1 = no guidance.</summary>
     public double Guidance { get; }
 
-    /// <summary>Moves <paramref name="network"/> to <paramref name="device"/> and freezes it (no parameter records gradient).</summary>
-    public Teacher(ModelCard card, VelocityModel network, double guidance, Device device)
+    /// <summary>
+    /// Moves <paramref name="network"/> to <paramref name="device"/>, converts it to <paramref name="dtype"/> (default float32: as it is)
+    /// and freezes it (no parameter records gradient). Experts and fake scores built from it take its <see cref="VelocityModel.ComputeType"/>.
+    /// </summary>
+    public Teacher(ModelCard card, VelocityModel network, double guidance, Device device, ScalarType dtype = ScalarType.Float32)
     {
         Card = card;
         Network = network;
         Schedule = NoiseSchedule.FromName(card.Schedule);
         Guidance = guidance;
         network.to(device).eval();
+        network.ToPrecision(dtype);
         foreach (var p in network.parameters()) p.requires_grad_(false);
     }
 

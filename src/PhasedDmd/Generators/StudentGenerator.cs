@@ -39,6 +39,7 @@ public sealed class StudentGenerator : nn.Module
         {
             var expert = teacher.Spec.Build();
             expert.to(device);
+            expert.ToPrecision(teacher.ComputeType);
             if (spec.Experts == ExpertKind.Lora)
             {
                 var lora = spec.AttachTo(expert, rng);

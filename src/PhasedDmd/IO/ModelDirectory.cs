@@ -21,10 +21,20 @@ public static class ModelDirectory
     /// Writes the weights atomically, then their SHA-256 beside them (<c>model.safetensors.sha256</c>, sha256sum format).
     /// The old hash is removed first, so a crash between the two writes leaves unverified weights, never a stale hash.
     /// </summary>
+    /// <remarks>A network held in bfloat16 for training (<c>precision: bf16</c>) is written in float32, as it is built when loaded (exactly: every bfloat16 value is a float32).</remarks>
     public static void SaveWeights(nn.Module module, string path)
     {
         File.Delete(path + ".sha256");
-        AtomicFile.Write(path, temp => module.save_safetensors(temp));
+        AtomicFile.Write(path, temp =>
+        {
+            var state = module.state_dict();
+            if (!state.Values.Any(t => t.dtype == ScalarType.BFloat16)) module.save_safetensors(temp);
+            else
+            {
+                using var scope = NewDisposeScope();
+                TorchSharp.PyBridge.Safetensors.SaveStateDict(temp, state.ToDictionary(kv => kv.Key, kv => kv.Value.dtype == ScalarType.BFloat16 ? kv.Value.detach().to(ScalarType.Float32) : kv.Value.detach()));
+            }
+        });
         AtomicFile.WriteAllText(path + ".sha256", $"{Sha256(path)}  {Path.GetFileName(path)}\n");
     }
 

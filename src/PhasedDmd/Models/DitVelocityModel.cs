@@ -51,11 +51,11 @@ public sealed class DitVelocityModel : VelocityModel
         var batch = x.shape[0];
         condition ??= torch.zeros([batch, _spec.PromptLength], dtype: ScalarType.Int64, device: x.device);
         var (skip, cOut, cIn) = Preconditioning(t, x.dim(), x.dtype);
-        var h = patch_embed.forward(Patchify(cIn is null ? x : cIn * x)) + fixed_pos + pos_embed;
+        var h = patch_embed.forward(In(Patchify(cIn is null ? x : cIn * x))) + fixed_pos + pos_embed;
         // The tiny text encoder: token + position embeddings (the words that join attention with
         // PromptTokens), flattened and projected to one vector that keeps word order.
         var words = token_embed.forward(condition) + prompt_pos_embed;
-        var c = time_out.forward(nn.functional.silu(time_in.forward(TimeEmbedding.Sinusoidal(t, TimeFrequencies))))
+        var c = time_out.forward(nn.functional.silu(time_in.forward(In(TimeEmbedding.Sinusoidal(t, TimeFrequencies)))))
               + text_out.forward(nn.functional.silu(text_proj.forward(words.flatten(1))));
         var cs = nn.functional.silu(c);
         if (prompt_token_proj is not null) h = torch.cat([prompt_token_proj.forward(words), h], dim: 1);
@@ -63,7 +63,7 @@ public sealed class DitVelocityModel : VelocityModel
         if (prompt_token_proj is not null) h = h[.., _spec.PromptLength..];
         var mod = final_modulation.forward(cs).unsqueeze(1).chunk(2, dim: -1);
         h = Modulate(nn.functional.layer_norm(h, [_spec.Width], eps: 1e-6), mod[0], mod[1]);
-        var output = Unpatchify(final_out.forward(h));
+        var output = Out(Unpatchify(final_out.forward(h)), x);
         return (skip is null ? output : skip * x + cOut! * output).MoveToOuterDisposeScope();
     }
 

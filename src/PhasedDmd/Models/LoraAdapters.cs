@@ -80,8 +80,8 @@ public sealed class LoraAdapters
             var weight = module switch { LoraLinear l => l.weight, Linear l => l.weight!, _ => throw new InvalidOperationException() };
             var (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1]);
             var bound = 1.0 / Math.Sqrt(inFeatures);
-            var a = new Parameter(torch.empty(rank, inFeatures).uniform_(-bound, bound, generator: rng).to(weight.device));
-            var b = new Parameter(torch.zeros(outFeatures, rank, device: weight.device));
+            var a = new Parameter(torch.empty(rank, inFeatures).uniform_(-bound, bound, generator: rng).to(weight.dtype, weight.device));
+            var b = new Parameter(torch.zeros(outFeatures, rank, dtype: weight.dtype, device: weight.device));
             var scale = alpha / rank;
             module.register_parameter("lora_A", a);
             module.register_parameter("lora_B", b);

@@ -35,11 +35,11 @@ public sealed class MlpVelocityModel : VelocityModel
     public override Tensor Forward(Tensor x, Tensor t, Tensor? condition)
     {
         using var scope = torch.NewDisposeScope();
-        var h = layers[0].forward(torch.cat([x, TimeEmbedding.Sinusoidal(t, _spec.TimeEmbedDim)], dim: -1));
+        var h = layers[0].forward(torch.cat([In(x), In(TimeEmbedding.Sinusoidal(t, _spec.TimeEmbedDim))], dim: -1));
         if (class_embedding is not null)
             h = h + class_embedding.forward(condition ?? torch.full(x.shape[0], _spec.NumClasses, dtype: ScalarType.Int64, device: x.device));
         h = nn.functional.silu(h);
         for (var i = 1; i < layers.Count - 1; i++) h = nn.functional.silu(layers[i].forward(h));
-        return layers[layers.Count - 1].forward(h).MoveToOuterDisposeScope();
+        return Out(layers[layers.Count - 1].forward(h), x).MoveToOuterDisposeScope();
     }
 }

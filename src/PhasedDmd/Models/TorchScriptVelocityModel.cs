@@ -56,8 +56,8 @@ public sealed class TorchScriptVelocityModel : VelocityModel
         if (condition is null && _conditions is not null) throw new InputException("this TorchScript teacher is conditional: forward(x, t, cond) needs a condition");
         using var scope = torch.NewDisposeScope();
         var te = _schedule.NetworkTime(Predictions.SafeTime(_schedule, _prediction, t), _spec.TimeScale);
-        var output = condition is null ? net.call(x, te) : net.call(x, te, condition);
-        return output.MoveToOuterDisposeScope();
+        var output = condition is null ? net.call(In(x), In(te)) : net.call(In(x), In(te), In(condition));
+        return Out(output, x).MoveToOuterDisposeScope();
     }
 
     /// <summary>The velocity, converted from the script's prediction by the one set of conversions.</summary>

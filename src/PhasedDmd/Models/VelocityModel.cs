@@ -59,6 +59,31 @@ public abstract class VelocityModel : nn.Module
         return Diffusion.Guidance.Combine(parts[1], parts[0], scale).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The floating-point type the network holds its weights in and computes in (<see cref="ToPrecision"/>); float32 unless converted.
+    /// Whatever it is, <see cref="Forward"/> and <see cref="Predict"/> take and return the caller's float32 tensors: the network casts
+    /// its inputs to this type and its output back.
+    /// </summary>
+    public ScalarType ComputeType { get; private set; } = ScalarType.Float32;
+
+    /// <summary>
+    /// Converts the network's floating-point parameters and buffers to <paramref name="dtype"/> and computes in it from now on. Call
+    /// it right after building the network, before anything holds its parameters (a native module's parameters are replaced).
+    /// </summary>
+    public VelocityModel ToPrecision(ScalarType dtype)
+    {
+        if (dtype == ComputeType) return this;
+        this.to(dtype);
+        ComputeType = dtype;
+        return this;
+    }
+
+    /// <summary>A floating-point input in <see cref="ComputeType"/> (index tensors as they are).</summary>
+    protected Tensor In(Tensor input) => input.is_floating_point() && input.dtype != ComputeType ? input.to(ComputeType) : input;
+
+    /// <summary>The network's output in the caller's type <paramref name="like"/>.</summary>
+    protected static Tensor Out(Tensor output, Tensor like) => output.dtype == like.dtype ? output : output.to(like.dtype);
+
     /// <summary>What this wrapper puts before the parameter names of the network its author wrote (a script's <c>net.</c>).</summary>
     public virtual string AuthorPrefix => "";
 

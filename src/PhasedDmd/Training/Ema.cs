@@ -26,7 +26,9 @@ public sealed class Ema : IDisposable
         _warmup = warmup;
         using var _ = torch.no_grad();
         _shadow = source.named_parameters().Where(p => p.parameter.requires_grad)
-            .ToDictionary(p => p.name, p => p.parameter.detach().clone());
+            .ToDictionary(p => p.name, p => p.parameter.dtype is ScalarType.BFloat16 or ScalarType.Float16
+                ? p.parameter.detach().to(ScalarType.Float32)   // a network held in half precision is averaged in float32
+                : p.parameter.detach().clone());
     }
 
     /// <summary>The decay used by update <paramref name="n"/> (1-based).</summary>
