@@ -78,9 +78,14 @@ public static class OneDnn
     /// Back-propagates <paramref name="loss"/> with oneDNN off: libtorch chooses a convolution backward's kernels when it runs, and
     /// oneDNN's gave non-finite input gradients on their first call even at AVX2 (every backward pass of the library goes through here).
     /// </summary>
+    /// <remarks>
+    /// In a process whose cap is at <see cref="Bf16Isa"/> (lifted by <see cref="LiftCapForBf16"/> for a run without convolutions, or
+    /// set so by the user) oneDNN stays on: there is no convolution to protect, and without it bf16 matrix products fall back to a
+    /// kernel of ~1 GFLOP/s.
+    /// </remarks>
     public static void Backward(Tensor loss)
     {
-        using var off = Off();
+        using var off = MaxCpuIsa == Bf16Isa ? default : Off();
         loss.backward();
     }
 
