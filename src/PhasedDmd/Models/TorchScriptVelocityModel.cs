@@ -78,6 +78,7 @@ public sealed class TorchScriptVelocityModel : VelocityModel
     /// <summary>Loads a TorchScript module; a file that is not one is an input error naming it.</summary>
     public static jit.ScriptModule<Tensor> LoadScript(string path)
     {
+        ScriptExecutor.Configure();
         if (!File.Exists(path)) throw new InputException($"torchscript: file not found: {path}");
         try
         {
