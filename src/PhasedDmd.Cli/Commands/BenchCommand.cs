@@ -43,7 +43,7 @@ public sealed class BenchSettings : CommandSettings
     public string Mpirun { get; init; } = "mpirun.openmpi";
 
     [CommandOption("--size")]
-    [Description("Add the size table: dmd, sgts, phased K=2 and K=4 on a ~100M-parameter DiT-style transformer written by PyTorch (benchmarks/dit_100m.py), full and LoRA experts, peak memory and seconds per update (about 15 more minutes; needs Python with torch and ~10 GB of memory).")]
+    [Description("Add the size table: dmd, sgts, phased K=2 and K=4 on a ~100M-parameter DiT-style transformer written by PyTorch (benchmarks/dit_100m.py), full and LoRA experts, fp32 and bf16, peak memory and seconds per update (about 12 more minutes; needs Python with torch and ~10 GB of memory).")]
     public bool Size { get; init; }
 
     public override ValidationResult Validate()
