@@ -104,7 +104,7 @@ public static class MethodComparison
                 });
                 var saved = Path.Combine(dir, MeasuresFile);
                 Dictionary<string, double> measured;
-                if (File.Exists(saved) && Json.Read<SavedMeasures>(saved, "saved measures") is { } s && s.Key == key)
+                if (ReadSaved(saved) is { } s && s.Key == key)
                     measured = s.Measures;
                 else
                 {
@@ -122,6 +122,14 @@ public static class MethodComparison
             AtomicFile.WriteAllText(Path.Combine(outDir, "compare.md"), markdown(rows));
         }
         return rows;
+    }
+
+    /// <summary>A seed's saved measures; null when there are none or the file is damaged (then the model is measured again).</summary>
+    private static SavedMeasures? ReadSaved(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try { return Json.Read<SavedMeasures>(path, "saved measures"); }
+        catch (InputException) { return null; }
     }
 
     /// <summary>

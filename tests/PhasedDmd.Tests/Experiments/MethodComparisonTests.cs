@@ -47,6 +47,12 @@ public class MethodComparisonTests(SmallTeacherFixture fixture) : IClassFixture<
         Assert.Equal(teacherMeasured, Measured("teacher", 1));
         Assert.Equal(sgtsMeasured, Measured("sgts", 0));
         Assert.NotEqual(retrainedMeasured, Measured("phased", 1));
+        // A damaged measures file is measured again, not an error.
+        File.WriteAllText(Path.Combine(dir, "sgts", "seed0", MethodComparison.MeasuresFile), "{ not json");
+        Thread.Sleep(20);
+        var repaired = MethodComparison.Run(fixture.Dir, settings, dir, entries);
+        Assert.NotEqual(sgtsMeasured, Measured("sgts", 0));
+        Assert.Equal(again[1].Mean["weight_tv"], repaired[1].Mean["weight_tv"], 12);
         // ... and a change of what is measured (the number of samples) measures every model again.
         var resampled = MethodComparison.Run(fixture.Dir, settings with { EvalSamples = 300 }, dir, entries.Take(1).ToList());
         Assert.NotEqual(teacherMeasured, Measured("teacher", 1));
