@@ -46,6 +46,7 @@ public sealed class Distiller
         _rng = Runtime.RankGenerator(config.Seed, _sync.Rank);
         Teacher = new Teacher(teacherCard, teacher, config.TeacherCfg, _device, config.Precision.DType());
         _conditions = IConditionSource.For(teacherCard, teacher.IsConditional);
+        if (Teacher.Network.ComputeType != ScalarType.Float32) TryPrecision();
 
         // The student's initial weights (LoRA adapters) must be the same on every rank: drawn from the seed's stream.
         var init = _sync.Rank == 0 ? _rng : Runtime.NewGenerator(config.Seed);
@@ -309,6 +310,18 @@ public sealed class Distiller
         => new($"distillation diverged in phase {k} at iteration {it}: {inARow} updates in a row with non-finite losses or gradients were skipped; " +
                (run.Checkpoints.List().Any() ? $"the last good checkpoint is kept in {run.Checkpoints.Root}" : "no checkpoint had been written yet") +
                " (lower the learning rates and resume or restart)");
+
+    /// <summary>
+    /// One guided pass of the teacher on two samples in the run's precision, so that a network that cannot run in it (a script
+    /// computing part of its input in float32) is refused before the run directory is written.
+    /// </summary>
+    private void TryPrecision()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        using var rng = Runtime.NewGenerator(0);
+        Teacher.Predict(torch.zeros([2, .. Teacher.SampleShape], device: _device), torch.full(2, 0.5, device: _device), _conditions?.Sample(2, rng).to(_device));
+    }
 
     private void LoadEarlierExperts(string dir)
     {

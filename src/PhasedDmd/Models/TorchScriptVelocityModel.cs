@@ -56,7 +56,19 @@ public sealed class TorchScriptVelocityModel : VelocityModel
         if (condition is null && _conditions is not null) throw new InputException("this TorchScript teacher is conditional: forward(x, t, cond) needs a condition");
         using var scope = torch.NewDisposeScope();
         var te = _schedule.NetworkTime(Predictions.SafeTime(_schedule, _prediction, t), _spec.TimeScale);
-        var output = condition is null ? net.call(In(x), In(te)) : net.call(In(x), In(te), In(condition));
+        Tensor output;
+        try
+        {
+            output = condition is null ? net.call(In(x), In(te)) : net.call(In(x), In(te), In(condition));
+        }
+        catch (System.Runtime.InteropServices.ExternalException e) when (ComputeType != ScalarType.Float32)
+        {
+            var lines = e.Message.Split('\n').Select(l => l.Trim()).ToList();
+            var cause = lines.FirstOrDefault(l => l.StartsWith("RuntimeError:", StringComparison.Ordinal)) ?? lines[0];
+            var dtype = ComputeType == ScalarType.BFloat16 ? "bf16" : ComputeType.ToString();
+            throw new InputException($"precision {dtype}: the TorchScript module fails on {dtype} inputs ({cause}); it must compute in its inputs' dtype " +
+                                     "(e.g. cast a float32 time embedding to x.dtype before its first linear layer: docs/prepare-pytorch.md), or run with --precision fp32");
+        }
         return Out(output, x).MoveToOuterDisposeScope();
     }
 

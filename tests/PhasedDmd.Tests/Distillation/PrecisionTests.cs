@@ -143,6 +143,21 @@ public class PrecisionTests(Xunit.Abstractions.ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void A_script_that_cannot_run_in_bf16_is_refused_in_one_line_before_anything_is_written()
+    {
+        // The shipped Fashion-MNIST U-Net computes its time features in float32 (t.float()) and feeds them to a linear layer.
+        var (card, teacher) = ModelDirectory.Load(Path.Combine(TestUtil.RepoRoot(), "assets", "teachers", "fashion-mnist"));
+        var dir = Path.Combine(TestUtil.TempDir(), "student");
+        using (teacher)
+        {
+            var e = Assert.Throws<InputException>(() => new Distiller(Config(ExpertKind.Full) with { TeacherCfg = 2 }, card, teacher).Run(dir));
+            Assert.StartsWith("precision bf16: the TorchScript module fails on bf16 inputs (RuntimeError: ", e.Message);
+            Assert.DoesNotContain('\n', e.Message);
+        }
+        Assert.False(Directory.Exists(dir));
+    }
+
     private static string ImportScript(string file, string? adapters)
     {
         var dir = Path.Combine(TestUtil.TempDir(), "teacher");
