@@ -73,11 +73,15 @@ public sealed class RunDirectory : IDisposable
             }
             return new RunDirectory(dir, hash, isWriter, null, new RunProgress(firstPhase, 0, 0, hash, 0, 0, worldSize), worldSize);
         }
-        RunState.RequireSameConfig(Json.Read<TConfig>(Path.Combine(dir, ModelDirectory.RunConfigFile), "saved config"), config, dir);
+        var savedPath = Path.Combine(dir, ModelDirectory.RunConfigFile);
+        RunState.RequireSameConfig(Json.Read<TConfig>(savedPath, "saved config"), config, dir);
         var latest = new CheckpointStore(Path.Combine(dir, CheckpointsFolder)).LatestValid(warn)
                      ?? throw new InputException($"resume: no intact checkpoint in {Path.Combine(dir, CheckpointsFolder)}");
         var progress = RunState.ReadProgress(latest.Path);
-        if (progress.ConfigHash != hash) throw new InputException($"resume: checkpoint {latest.Path} was written by a different config");
+        // A checkpoint carries the hash of the config as it was written: a run started by a version without some key (read back
+        // with its default, which the line above found equal to the request) hashes its saved text, not today's serialisation.
+        if (progress.ConfigHash != hash && progress.ConfigHash != RunState.HashOfText(File.ReadAllText(savedPath)))
+            throw new InputException($"resume: checkpoint {latest.Path} was written by a different config");
         var savedRanks = Math.Max(1, progress.WorldSize);
         if (savedRanks != worldSize)
             throw new InputException($"resume: checkpoint {latest.Path} was written by {Ranks(savedRanks)} and this run has {Ranks(worldSize)}; " +

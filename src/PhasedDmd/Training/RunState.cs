@@ -13,8 +13,11 @@ public static class RunState
 {
     public const string ProgressFile = "progress.json";
 
-    public static string Hash<T>(T config)
-        => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Json.Serialize(config)))).ToLowerInvariant()[..16];
+    public static string Hash<T>(T config) => HashOfText(Json.Serialize(config));
+
+    /// <summary>The hash of a config's JSON as written (<see cref="Hash"/> of the config that serialised to it).</summary>
+    public static string HashOfText(string json)
+        => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(json))).ToLowerInvariant()[..16];
 
     /// <summary>The top-level keys whose values differ between two configs (for a refused resume).</summary>
     public static IReadOnlyList<string> DifferingKeys<T>(T saved, T requested)

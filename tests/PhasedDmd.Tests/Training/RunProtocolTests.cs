@@ -73,6 +73,46 @@ public class RunProtocolTests(SmallTeacherFixture fixture) : IClassFixture<Small
     }
 
     [Fact]
+    public void A_run_written_before_a_config_key_existed_resumes_with_its_default_and_a_changed_run_is_still_refused()
+    {
+        // An interrupted run as an older version wrote it: run_config.json without the "precision" key, and checkpoints carrying
+        // the hash of that text.
+        var dir = Path.Combine(TestUtil.TempDir(), "student");
+        var (card, teacher) = fixture.Load();
+        using (var cancel = new CancellationTokenSource())
+            Assert.Throws<OperationCanceledException>(() => new Distiller(Tiny, card, teacher).Run(dir, new RunOptions(Cancel: cancel.Token, Observers: [new CancelAt(2, cancel)])));
+        var configPath = Path.Combine(dir, PhasedDmd.IO.ModelDirectory.RunConfigFile);
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
+        Assert.True(node.Remove("precision"));
+        var older = node.ToJsonString(PhasedDmd.IO.Json.Options);
+        File.WriteAllText(configPath, older);
+        foreach (var checkpoint in new PhasedDmd.IO.CheckpointStore(Path.Combine(dir, "checkpoints")).List())
+        {
+            var progressPath = Path.Combine(checkpoint.Path, RunState.ProgressFile);
+            File.WriteAllText(progressPath, File.ReadAllText(progressPath).Replace(RunState.Hash(Tiny), RunState.HashOfText(older)));
+            var manifestPath = Path.Combine(checkpoint.Path, PhasedDmd.IO.CheckpointStore.ManifestFile);   // as that version would have recorded it
+            var entries = System.Text.Json.JsonSerializer.Deserialize<List<PhasedDmd.IO.ManifestEntry>>(File.ReadAllText(manifestPath), PhasedDmd.IO.Json.Options)!
+                .Select(m => m.Name == RunState.ProgressFile ? m with { Size = new FileInfo(progressPath).Length, Sha256 = PhasedDmd.IO.ModelDirectory.Sha256(progressPath) } : m).ToList();
+            File.WriteAllText(manifestPath, System.Text.Json.JsonSerializer.Serialize(entries, PhasedDmd.IO.Json.Options));
+        }
+        Assert.NotEqual(RunState.Hash(Tiny), RunState.HashOfText(older));
+
+        var changed = Tiny with { GeneratorLearningRate = Tiny.GeneratorLearningRate * 2 };
+        var e = Assert.Throws<InputException>(() => new Distiller(changed, card, teacher).Run(dir, new RunOptions(Resume: true)));
+        Assert.Contains("generatorLearningRate", e.Message);
+        new Distiller(Tiny, card, teacher).Run(dir, new RunOptions(Resume: true));
+        Assert.True(File.Exists(Path.Combine(dir, PhasedDmd.IO.ModelDirectory.CardFile)));
+    }
+
+    private sealed class CancelAt(long done, CancellationTokenSource cancel) : ITrainingObserver
+    {
+        public void Updated(UpdateReport report)
+        {
+            if (report.Done == done) cancel.Cancel();
+        }
+    }
+
+    [Fact]
     public void Rank_zero_draws_the_seeds_own_stream_and_other_ranks_independent_ones()
     {
         static float[] Draw(torch.Generator g) { using (g) using (var t = torch.rand(64, generator: g)) return t.data<float>().ToArray(); }
