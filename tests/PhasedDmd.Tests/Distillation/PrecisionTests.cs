@@ -194,12 +194,4 @@ public class PrecisionTests(Xunit.Abstractions.ITestOutputHelper output)
         using (teacher) new Distiller(config, card, teacher).Run(dir, options);
         return dir;
     }
-
-    private sealed class CancelAt(long done, CancellationTokenSource cancel) : ITrainingObserver
-    {
-        public void Updated(UpdateReport report)
-        {
-            if (report.Done == done) cancel.Cancel();
-        }
-    }
 }

@@ -123,14 +123,6 @@ public class ValidationMonitorTests(MixtureTeachersFixture fixture, Xunit.Abstra
         Assert.Equal(expected, ValidationRows(dir).Select(r => (r["step"], r["val_swd"], r["val_swd_b1"])).ToList());
     }
 
-    private sealed class CancelAt(long done, CancellationTokenSource cancel) : ITrainingObserver
-    {
-        public void Updated(UpdateReport report)
-        {
-            if (report.Done == done) cancel.Cancel();
-        }
-    }
-
     [Fact]
     public void The_log_widens_for_new_columns_and_plot_draws_a_teacher_run_and_refuses_a_folder_without_a_log()
     {

@@ -104,14 +104,6 @@ public class RunProtocolTests(SmallTeacherFixture fixture) : IClassFixture<Small
         Assert.True(File.Exists(Path.Combine(dir, PhasedDmd.IO.ModelDirectory.CardFile)));
     }
 
-    private sealed class CancelAt(long done, CancellationTokenSource cancel) : ITrainingObserver
-    {
-        public void Updated(UpdateReport report)
-        {
-            if (report.Done == done) cancel.Cancel();
-        }
-    }
-
     [Fact]
     public void Rank_zero_draws_the_seeds_own_stream_and_other_ranks_independent_ones()
     {
