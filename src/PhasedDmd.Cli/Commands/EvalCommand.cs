@@ -1,6 +1,7 @@
 using PhasedDmd.Cli.Support;
 using PhasedDmd.Evaluation;
 using PhasedDmd.IO;
+using System.Text.Json.Nodes;
 using PhasedDmd.Sampling;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -26,6 +27,10 @@ public sealed class EvalSettings : ModelSamplingSettings
     [System.ComponentModel.Description("glyphs/motion/motion-free: seeds per prompt of the evaluation grid (default 8; 32 for motion-free); fashion-mnist: samples per class (default 100). Seed row r uses noise seed --seed + r.")]
     public int? Seeds { get; init; }
 
+    [CommandOption("--paired-with <DIR>")]
+    [System.ComponentModel.Description("fashion-mnist: also sample this model on the same noises and report, under paired, how alike the two grids are cell by cell (feature cosine and perceptual distance, beside their level between different noises); e.g. a student against one whose high-SNR expert trained longer.")]
+    public string? PairedWith { get; init; }
+
     public override Spectre.Console.ValidationResult Validate()
     {
         if (Seeds is < 2) return Spectre.Console.ValidationResult.Error($"--seeds: must be ≥ 2 (diversity needs pairs; got {Seeds})");
@@ -44,6 +49,8 @@ public sealed class EvalCommand : Command<EvalSettings>
         var starts = settings.DenoisingCurve is { } spec ? ParseStartTimes(spec) : null;
         if (starts is not null && (card.Task.Name != "glyphs" || model.Network is null))
             throw new InputException("--denoising-curve: only for glyphs teachers (many-step models)");
+        if (settings.PairedWith is not null && PhasedDmd.Data.TaskRegistry.TryFind(card.Task.Name) is not IClassImageTask)
+            throw new InputException($"--paired-with: only for class-image models such as fashion-mnist (this is a {card.Task.Name} model)");
         if (PhasedDmd.Data.TaskRegistry.TryFind(card.Task.Name) is IClassImageTask images)
         {
             if (settings.Mixture is not null) throw new InputException($"--mixture: {images.Name} models are scored against the real test images, not a mixture");
@@ -51,8 +58,17 @@ public sealed class EvalCommand : Command<EvalSettings>
             using var evaluation = ClassImageEvaluation.Standard(images, settings.Seeds, settings.Encoder, "--encoder");
             using var grid = ConsoleProgress.Run($"sampling {evaluation.PerClass} × {images.ClassNames.Count} classes", p => evaluation.Sample(model, options, (done, total) => p(new PhasedDmd.Training.JobProgress(done, total, "samples"))));
             var report = evaluation.Report(grid, options.Seed);
+            if (settings.PairedWith is { } otherDir)
+            {
+                using var other = LoadedModel.Load(otherDir, PhasedDmd.Training.Runtime.ResolveDevice(options.Device));
+                if (other.Card.Task.Name != card.Task.Name) throw new InputException($"--paired-with: {otherDir} is a {other.Card.Task.Name} model, not {card.Task.Name}");
+                using var otherGrid = ConsoleProgress.Run($"sampling {otherDir} on the same noises", p => evaluation.Sample(other, options, (done, total) => p(new PhasedDmd.Training.JobProgress(done, total, "samples"))));
+                report["paired"] = evaluation.Paired(grid, otherGrid);
+            }
             AtomicFile.WriteAllText(settings.Out, report.ToJsonString(Json.MetricsOptions));
             RenderClassImages(images, evaluation.PerClass, PromptGridEvaluation.Flatten(report));
+            if (report["paired"] is JsonObject paired)
+                AnsiConsole.MarkupLine($"paired with {Markup.Escape(settings.PairedWith!)} (same noises / other noises): feature cosine {(double)paired["feature_cosine"]!:F3} / {(double)paired["feature_cosine_other_noise"]!:F3}, perceptual distance {(double)paired["perceptual"]!:F3} / {(double)paired["perceptual_other_noise"]!:F3}");
             var png = Path.ChangeExtension(settings.Out, ".png");
             var shown = Math.Min(evaluation.PerClass, 8);
             using (var top = grid[..(shown * images.ClassNames.Count)])

@@ -57,5 +57,26 @@ public sealed class ClassImageEvaluation : IDisposable
         return node;
     }
 
+    /// <summary>
+    /// How alike two class grids drawn from the same noises are, cell by cell (<see cref="DiversityMetrics.PairedCosine"/> and
+    /// <see cref="DiversityMetrics.PairedPerceptual"/> over the first <see cref="ClassImageMetrics.PerceptualSeeds"/> seeds), as a
+    /// snake_case JSON object: the Fig. 5 analogue's "same composition" between a student and one whose high-SNR expert trained longer.
+    /// </summary>
+    public JsonObject Paired(Tensor grid, Tensor other)
+    {
+        if (!grid.shape.SequenceEqual(other.shape)) throw new InputException($"--paired-with: the two grids differ in shape ([{string.Join(", ", grid.shape)}] and [{string.Join(", ", other.shape)}])");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var classes = Task.ClassNames.Count;
+        var (cosine, cosineApart) = DiversityMetrics.PairedCosine(Encoder.Embed(grid.to(ScalarType.Float32).cpu()), Encoder.Embed(other.to(ScalarType.Float32).cpu()), classes, PerClass);
+        var seeds = Math.Min(PerClass, ClassImageMetrics.PerceptualSeeds);
+        var (perceptual, perceptualApart) = DiversityMetrics.PairedPerceptual(Encoder, grid[..(seeds * classes)].to(ScalarType.Float32).cpu(), other[..(seeds * classes)].to(ScalarType.Float32).cpu(), classes, seeds);
+        return new JsonObject
+        {
+            ["feature_cosine"] = cosine, ["feature_cosine_other_noise"] = cosineApart,
+            ["perceptual"] = perceptual, ["perceptual_other_noise"] = perceptualApart,
+        };
+    }
+
     public void Dispose() => Encoder.Dispose();
 }

@@ -32,6 +32,47 @@ public static class DiversityMetrics
     }
 
     /// <summary>
+    /// How alike two grids of the same layout are cell by cell, for grids drawn from the same noises (row r of both from
+    /// noise seed + r): the mean cosine of the embeddings of a[i] and b[i] (<c>Paired</c>), and the mean cosine between a's and
+    /// b's samples of the same prompt at different seeds (<c>Unpaired</c>: the level that sharing the noise adds nothing to).
+    /// Paired well above unpaired means the second model keeps the first one's composition of each sample.
+    /// </summary>
+    public static (double Paired, double Unpaired) PairedCosine(Tensor a, Tensor b, int prompts, int seeds)
+    {
+        Check(a.shape[0], prompts, seeds);
+        Check(b.shape[0], prompts, seeds);
+        using var scope = torch.NewDisposeScope();
+        double paired = 0, unpaired = 0;
+        for (var p = 0; p < prompts; p++)
+        {
+            var rows = torch.arange(p, prompts * seeds, prompts);
+            var cross = nn.functional.normalize(a[rows].to(ScalarType.Float64), dim: 1).matmul(nn.functional.normalize(b[rows].to(ScalarType.Float64), dim: 1).T);
+            var trace = cross.trace().item<double>();
+            paired += trace / seeds;
+            unpaired += (cross.sum().item<double>() - trace) / (seeds * (seeds - 1));
+        }
+        return (paired / prompts, unpaired / prompts);
+    }
+
+    /// <summary>
+    /// <see cref="PerceptualDistance"/> between the cells of two grids of the same layout, averaged (<c>Paired</c>), and between
+    /// each cell of a and the next seed's cell of b of the same prompt (<c>Unpaired</c>: row r against row r + 1, cyclically).
+    /// </summary>
+    public static (double Paired, double Unpaired) PairedPerceptual(FeatureEncoder encoder, Tensor a, Tensor b, int prompts, int seeds)
+    {
+        Check(a.shape[0], prompts, seeds);
+        Check(b.shape[0], prompts, seeds);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var sa = NormalisedStages(encoder, a);
+        var sb = NormalisedStages(encoder, b);
+        var next = torch.arange(prompts * seeds).add(prompts).remainder(prompts * seeds);   // the same prompt, the next seed
+        var paired = Distance(sa, sb).mean().item<double>();
+        var unpaired = Distance(sa, sb.Select(f => f[next]).ToArray()).mean().item<double>();
+        return (paired, unpaired);
+    }
+
+    /// <summary>
     /// LPIPS-style distance between paired samples a[i] and b[i]. For every encoder stage, the
     /// activations are normalised to unit length over channels at each position, and the squared
     /// difference is averaged over positions. The stages are then summed, with equal weights (LPIPS

@@ -44,6 +44,42 @@ public class DiversityMetricsTests
     }
 
     [Fact]
+    public void Paired_grids_agree_cell_by_cell_and_their_other_noise_level_is_the_pairwise_cosine()
+    {
+        const int prompts = 3, seeds = 6;
+        manual_seed(11);
+        using var a = randn(prompts * seeds, 16);
+        // a grid with itself: every cell agrees (cosine 1), and the other-noise level is the mean pairwise cosine of the grid
+        var (same, apart) = DiversityMetrics.PairedCosine(a, a, prompts, seeds);
+        Assert.Equal(1.0, same, 9);
+        Assert.Equal(DiversityMetrics.MeanPairwiseCosine(a, prompts, seeds), apart, 9);
+        // a slightly perturbed copy keeps each cell (paired near 1), far above independent draws of the same distribution
+        using var near = a + 0.1 * randn(prompts * seeds, 16);
+        var (pairedNear, apartNear) = DiversityMetrics.PairedCosine(a, near, prompts, seeds);
+        Assert.True(pairedNear > 0.98 && apartNear < 0.3, $"near copy: paired {pairedNear:F3}, other noise {apartNear:F3}");
+        // an independent grid: sharing the row index means nothing, so paired ≈ unpaired (both near 0 for isotropic features)
+        using var independent = randn(prompts * seeds, 16);
+        var (pairedInd, apartInd) = DiversityMetrics.PairedCosine(a, independent, prompts, seeds);
+        Assert.True(Math.Abs(pairedInd) < 0.3 && Math.Abs(apartInd) < 0.3, $"independent: paired {pairedInd:F3}, other noise {apartInd:F3}");
+        Assert.Throws<ArgumentException>(() => DiversityMetrics.PairedCosine(a, independent[..12], prompts, seeds));
+    }
+
+    [Fact]
+    public void The_paired_perceptual_distance_is_zero_for_a_grid_with_itself_and_positive_across_seeds()
+    {
+        using var encoder = RandomEncoder("glyphs");
+        const int prompts = 3, seeds = 4;
+        using var grid = RealGlyphs(prompts * seeds, 4);
+        var (same, apart) = DiversityMetrics.PairedPerceptual(encoder, grid, grid, prompts, seeds);
+        Assert.Equal(0.0, same, 9);
+        Assert.True(apart > 1e-3, $"other noise: {apart}");
+        using var other = RealGlyphs(prompts * seeds, 5);
+        var (ab, _) = DiversityMetrics.PairedPerceptual(encoder, grid, other, prompts, seeds);
+        var (ba, _) = DiversityMetrics.PairedPerceptual(encoder, other, grid, prompts, seeds);
+        Assert.Equal(ab, ba, 9);
+    }
+
+    [Fact]
     public void The_perceptual_distance_is_symmetric_zero_on_identity_and_bounded_per_stage()
     {
         using var encoder = RandomEncoder("motion");

@@ -60,9 +60,15 @@ public class FashionMnistTeacherTests(FashionMnistFixture fixture, Xunit.Abstrac
         using (var csv = NoiseCsv.Read(Path.ChangeExtension(png, ".csv"), [1, 28, 28]))
             Assert.Equal(30, csv.shape[0]);   // 3 seeds of each of the 10 classes
         var json = Path.Combine(root, "student.json");
-        (code, err) = TestUtil.RunCli("eval", "--model", fixture.Student, "--seeds", "10", "--out", json);
+        // paired with itself: the same noises give the same images, cell by cell
+        (code, err) = TestUtil.RunCli("eval", "--model", fixture.Student, "--seeds", "10", "--paired-with", fixture.Student, "--out", json);
         Assert.True(code == 0, err);
         var m = JsonNode.Parse(File.ReadAllText(json))!;
+        var paired = m["paired"]!;
+        Assert.Equal(1.0, paired["feature_cosine"]!.GetValue<double>(), 6);
+        Assert.Equal(0.0, paired["perceptual"]!.GetValue<double>(), 9);
+        Assert.True(paired["feature_cosine_other_noise"]!.GetValue<double>() < 0.999);
+        Assert.True(paired["perceptual_other_noise"]!.GetValue<double>() > 1e-3);
         foreach (var key in new[] { "frechet_distance", "class_accuracy", "precision", "recall", "intra_class_cosine", "intra_class_perceptual" })
         {
             Assert.InRange(m[key]!.GetValue<double>(), 0, double.MaxValue);
