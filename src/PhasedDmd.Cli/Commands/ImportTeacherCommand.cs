@@ -53,7 +53,7 @@ public sealed class ImportTeacherSettings : CommandSettings
     public int Steps { get; init; } = 40;
 
     [CommandOption("--task <NAME>")]
-    [Description("The registered task whose data the module was trained on, so that eval, compare and demo measure it against that data (fashion-mnist: a class-conditional [[1, 28, 28]] model whose names file names the ten classes). Default: imported (no data; eval --mixture scores point models).")]
+    [Description("The registered task whose data the module was trained on, so that eval and compare measure it against that data (fashion-mnist: a class-conditional [[1, 28, 28]] model whose names file names the ten classes). Default: imported (no data; eval --mixture scores point models).")]
     public string? Task { get; init; }
 
     [CommandOption("--mixture <FILE>")]
